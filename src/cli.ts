@@ -1,0 +1,144 @@
+// Wires commander. Each action imports its command module only when it runs, so `--help`
+// loads nothing but commander.
+import { Command, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { processIo } from './io.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../package.json') as { version: string };
+
+/** Connection flags shared by every command that talks to Gorgias. */
+function withGorgias(cmd: Command): Command {
+  return cmd
+    .option('--domain <domain>', 'Gorgias domain: acme, acme.gorgias.com or a full URL (env GORGIAS_DOMAIN)')
+    .option('--username <email>', 'Gorgias user email (env GORGIAS_USERNAME)');
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('livechat')
+    .description('Hand chatbot users over to a human agent on Gorgias, and back.')
+    .version(version, '-v, --version', 'print the version')
+    .option('--debug', 'show stack traces and request details (never the API key)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  const setup = program.command('setup').description('configure livechat');
+  withGorgias(
+    setup
+      .command('gorgias')
+      .description('ask for, check and save the Gorgias credentials')
+      .option('--api-key-stdin', 'read the API key from standard input')
+      .option('--api-key <key>', 'the API key (visible to other users in the process list; prefer GORGIAS_API_KEY)')
+      .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
+      .option('--no-verify', 'save without checking the credentials against Gorgias')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (opts) => (await import('./commands/setup.js')).setupGorgias(opts, processIo()));
+
+  const config = program.command('config').description('show or change the saved configuration');
+  config
+    .command('show')
+    .description('print the configuration, with the API key masked')
+    .option('--json', 'print as JSON')
+    .action(async (opts) => (await import('./commands/config.js')).configShow(opts, processIo()));
+  config
+    .command('path')
+    .description('print where the configuration file is')
+    .action(async () => (await import('./commands/config.js')).configPath(processIo()));
+  config
+    .command('set')
+    .description('set one value: domain, username or base-url')
+    .argument('<key>', 'domain | username | base-url')
+    .argument('<value>', 'the new value')
+    .action(async (key, value) => (await import('./commands/config.js')).configSet(key, value, processIo()));
+
+  program
+    .command('webhook-url')
+    .description('print the URL template to paste into a Gorgias HTTP integration')
+    .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
+    .option('--rotate-token', 'replace the secret token (the integration must then be updated)')
+    .option('--json', 'print {url, base_url, event, variables} as JSON')
+    .action(async (opts) => (await import('./commands/webhook-url.js')).webhookUrl(opts, processIo()));
+
+  const webhook = program.command('webhook').description('create or check the Gorgias HTTP integration');
+  withGorgias(
+    webhook
+      .command('install')
+      .description('create or update the HTTP integration through the API')
+      .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
+      .option('-y, --yes', 'update a mismatching integration without asking')
+      .option('--json', 'print the integration as JSON'),
+  ).action(async (opts) => (await import('./commands/webhook.js')).webhookInstall(opts, processIo()));
+  withGorgias(
+    webhook
+      .command('status')
+      .description('check the HTTP integration against the config (exit 1 on any difference)')
+      .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
+      .option('--json', 'print the check as JSON'),
+  ).action(async (opts) => (await import('./commands/webhook.js')).webhookStatus(opts, processIo()));
+
+  const macro = program.command('macro').description("manage the agents' sign-off macro");
+  withGorgias(
+    macro
+      .command('create')
+      .description('create the sign-off macro (idempotent)')
+      .option('--name <name>', 'macro name', 'End livechat')
+      .option('--text <text>', 'reply text; LIVECHAT_SESSION_END is added if missing')
+      .option('--update', 'make an existing sign-off macro match --name and --text')
+      .option('--json', 'print the macro as JSON'),
+  ).action(async (opts) => (await import('./commands/macro.js')).macroCreate(opts, processIo()));
+  withGorgias(
+    macro
+      .command('list')
+      .description('list the sign-off macros')
+      .option('--all', 'list every macro, not only the sign-off ones')
+      .option('--json', 'print as a JSON array'),
+  ).action(async (opts) => (await import('./commands/macro.js')).macroList(opts, processIo()));
+  withGorgias(
+    macro
+      .command('show')
+      .description('show one macro')
+      .argument('<id|name>', 'macro id or exact name')
+      .option('--json', 'print as JSON'),
+  ).action(async (ref, opts) => (await import('./commands/macro.js')).macroShow(ref, opts, processIo()));
+  withGorgias(
+    macro
+      .command('delete')
+      .description('delete one macro')
+      .argument('<id|name>', 'macro id or exact name')
+      .option('-y, --yes', 'do not ask for confirmation')
+      .option('--json', 'print the deleted macro as JSON'),
+  ).action(async (ref, opts) => (await import('./commands/macro.js')).macroDelete(ref, opts, processIo()));
+
+  program
+    .command('emulator')
+    .description('run a local Gorgias API emulator for your own bot and tests')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '8787')
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--email <email>', 'the account email to accept', 'agent@example.com')
+    .option('--api-key <key>', 'the API key to accept (default: a generated one, printed once)')
+    .option('--rate-limit <n>', 'calls allowed per window and key', '40')
+    .option('--rate-window <seconds>', 'rate-limit window in seconds', '20')
+    .option('--json', 'print the connection details as one JSON line')
+    .action(async (opts) => (await import('./commands/emulator.js')).emulator(opts, processIo()));
+
+  program
+    .command('simulate')
+    .description('play the whole handoff lifecycle locally, fast-forwarded (no Gorgias account needed)')
+    .addOption(new Option('--scenario <name|file>', 'handoff, expiry, all, or a scenario JSON file').default('all'))
+    .option('--timeout <minutes>', 'inactivity timeout in minutes', '30')
+    .option('--faults', 'turn on fault injection: 500s, 429 storms, dropped/duplicated/delayed webhooks')
+    .option('--sessions <n>', 'load mode: run N conversations through the whole lifecycle')
+    .option('--concurrency <n>', 'load mode: conversations in flight at once', '50')
+    .option('--seed <n>', 'seed for fault injection')
+    .option('--json', 'one JSON object per line, then a summary line')
+    .action(async (opts) => (await import('./commands/simulate.js')).simulate(opts, processIo()));
+
+  return program;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv, { from: 'user' });
+}

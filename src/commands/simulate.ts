@@ -1,0 +1,6 @@
+import { LivechatError } from '../errors.js';
+
+export async function simulate(..._args: unknown[]): Promise<void> {
+  throw new LivechatError('not implemented yet');
+}
+

@@ -1,0 +1,13 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** `$LIVECHAT_CONFIG_DIR`, else `$XDG_CONFIG_HOME/livechat`, else `~/.config/livechat`. */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LIVECHAT_CONFIG_DIR) return env.LIVECHAT_CONFIG_DIR;
+  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(base, 'livechat');
+}
+
+export function configFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(configDir(env), 'config.json');
+}

@@ -1,0 +1,47 @@
+// The one exit handler: every error ends here as one line and an exit code.
+import { EXIT, LivechatError } from './errors.js';
+
+interface Reported {
+  lines: string[];
+  exitCode: number;
+}
+
+/** Pure: turn anything thrown into what the user sees and the exit code. */
+export function describeError(err: unknown, debug: boolean): Reported {
+  if (err instanceof LivechatError) {
+    const lines = [`error: ${err.message}`, ...err.details.map((d) => `  ${d}`)];
+    if (debug && err.stack) lines.push(err.stack);
+    return { lines, exitCode: err.exitCode };
+  }
+  const e = err as { name?: string; code?: string; exitCode?: number; message?: string; stack?: string };
+  // @inquirer/prompts throws this on Ctrl-C.
+  if (e?.name === 'ExitPromptError' || e?.name === 'AbortPromptError') return { lines: [], exitCode: EXIT.interrupted };
+  // commander (exitOverride): help and version are not errors; it already printed its message.
+  if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
+    const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help';
+    return { lines: [], exitCode: ok ? EXIT.ok : EXIT.usage };
+  }
+  const message = e?.message ? String(e.message).split('\n')[0] : String(err);
+  const lines = [`error: ${message}`];
+  if (debug && e?.stack) lines.push(e.stack);
+  else lines.push('  (run again with --debug for details)');
+  return { lines, exitCode: EXIT.failure };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug') || Boolean(process.env.LIVECHAT_DEBUG);
+  // Ctrl-C outside a prompt: leave quietly with the conventional code.
+  // Long-running commands (emulator, simulate) install their own handlers first.
+  process.once('SIGINT', () => {
+    process.stderr.write('\n');
+    process.exit(EXIT.interrupted);
+  });
+  try {
+    const { run } = await import('./cli.js');
+    await run(argv);
+  } catch (err) {
+    const { lines, exitCode } = describeError(err, debug);
+    if (lines.length) process.stderr.write(`${lines.join('\n')}\n`);
+    process.exitCode = exitCode;
+  }
+}

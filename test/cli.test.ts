@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { runCli } from './helpers.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+test('--help lists every command, one line each', async () => {
+  const r = await runCli(['--help']);
+  assert.equal(r.code, 0);
+  for (const cmd of ['setup', 'config', 'webhook-url', 'webhook', 'macro', 'emulator', 'simulate']) {
+    assert.match(r.stdout, new RegExp(`^  ${cmd}\\b.*\\S`, 'm'), `missing ${cmd}`);
+  }
+  assert.equal(r.stderr, '');
+});
+
+test('--version prints the package version', async () => {
+  const r = await runCli(['--version']);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout.trim(), pkg.version);
+});
+
+test('an unknown command exits 2 with one line', async () => {
+  const r = await runCli(['frobnicate']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command 'frobnicate'/);
+  assert.equal(r.stdout, '');
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('an unknown flag exits 2', async () => {
+  const r = await runCli(['webhook-url', '--bogus']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown option '--bogus'/);
+});
