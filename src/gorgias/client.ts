@@ -1,0 +1,260 @@
+// The Gorgias REST client, on undici. Timeouts on every call, bounded waits on 429, retries with
+// backoff and jitter for idempotent calls, typed errors, and the API key in no line it prints.
+import { request as undiciRequest } from 'undici';
+import { redact } from '../mask.js';
+import { realClock, type Clock } from '../session/clock.js';
+import { gorgiasBaseUrl } from './base-url.js';
+import { errorFromNetwork, errorFromResponse, GorgiasError } from './errors.js';
+import type {
+  Account,
+  Customer,
+  Integration,
+  ListPage,
+  Macro,
+  NewCustomer,
+  NewIntegration,
+  NewMacro,
+  NewMessage,
+  NewTicket,
+  Ticket,
+  TicketMessage,
+  User,
+} from './types.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type Query = Record<string, string | number | undefined>;
+
+export interface ClientOptions {
+  /** `acme`, `acme.gorgias.com`, `https://acme.gorgias.com` or a full URL (emulator). */
+  domain: string;
+  /** The Gorgias user's email. */
+  username: string;
+  apiKey: string;
+  /** Per call, headers and body included. */
+  timeoutMs?: number;
+  /** Retries of 5xx and network errors, idempotent calls only. */
+  maxRetries?: number;
+  /** How many times a 429 is waited out before giving up. */
+  maxRateLimitWaits?: number;
+  clock?: Clock;
+  /** One-line notices for the user (stderr), e.g. rate-limit waits. */
+  notice?: (line: string) => void;
+  /** `--debug` request lines. */
+  debug?: (line: string) => void;
+  /** For tests of the jitter; defaults to Math.random. */
+  random?: () => number;
+}
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  /** A POST that cannot create twice may be retried like a GET. */
+  idempotent?: boolean;
+}
+
+export interface GorgiasClient {
+  readonly baseUrl: string;
+  /** `path` is relative to the base URL (`/macros`); a leading `/api` is accepted too. */
+  request<T>(method: Method, path: string, options?: RequestOptions): Promise<T>;
+  /** Every item of a list, following `meta.next_cursor`. */
+  paginate<T>(path: string, query?: Query): AsyncIterable<T>;
+  getAccount(): Promise<Account>;
+  getCurrentUser(): Promise<User>;
+  findCustomers(query: { email?: string; external_id?: string }): Promise<Customer[]>;
+  createCustomer(body: NewCustomer): Promise<Customer>;
+  createTicket(body: NewTicket): Promise<Ticket>;
+  getTicket(id: number): Promise<Ticket>;
+  updateTicket(id: number, patch: Record<string, unknown>): Promise<Ticket>;
+  listTickets(query: { external_id?: string; customer_id?: number }): AsyncIterable<Ticket>;
+  createMessage(ticketId: number, body: NewMessage): Promise<TicketMessage>;
+  listMessages(ticketId: number): AsyncIterable<TicketMessage>;
+  listMacros(): AsyncIterable<Macro>;
+  getMacro(id: number): Promise<Macro>;
+  createMacro(b: NewMacro): Promise<Macro>;
+  updateMacro(id: number, b: Partial<NewMacro>): Promise<Macro>;
+  deleteMacro(id: number): Promise<void>;
+  listIntegrations(): AsyncIterable<Integration>;
+  getIntegration(id: number): Promise<Integration>;
+  createIntegration(b: NewIntegration): Promise<Integration>;
+  updateIntegration(id: number, b: Partial<NewIntegration>): Promise<Integration>;
+  deleteIntegration(id: number): Promise<void>;
+}
+
+export const DEFAULTS = { timeoutMs: 10_000, maxRetries: 3, maxRateLimitWaits: 3 } as const;
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 8_000;
+/** Used when a 429 carries no usable Retry-After. [guess] Gorgias always sends one. */
+const DEFAULT_RETRY_AFTER_S = 2;
+/** A CLI should not sit silent for minutes on one call. */
+const MAX_RETRY_AFTER_S = 60;
+/** [guess] Gorgias caps list pages at 100. */
+export const PAGE_LIMIT = 100;
+
+/** Exponential backoff with jitter: half fixed, half random, capped. `attempt` starts at 1. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const full = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  return Math.round(full / 2 + (full / 2) * random());
+}
+
+/** `Retry-After` in seconds (or an HTTP date), bounded; the default when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, nowMs: number): number {
+  const value = Array.isArray(header) ? header[0] : header;
+  let seconds = DEFAULT_RETRY_AFTER_S;
+  if (value !== undefined && value.trim() !== '') {
+    const n = Number(value.trim());
+    if (Number.isFinite(n) && n >= 0) seconds = n;
+    else {
+      const at = Date.parse(value);
+      if (Number.isFinite(at)) seconds = Math.max(0, (at - nowMs) / 1000);
+    }
+  }
+  return Math.round(Math.min(seconds, MAX_RETRY_AFTER_S) * 1000);
+}
+
+export function buildUrl(baseUrl: string, path: string, query?: Query): string {
+  let p = path.startsWith('/') ? path : `/${path}`;
+  if (baseUrl.endsWith('/api') && (p === '/api' || p.startsWith('/api/'))) p = p.slice(4);
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.append(k, String(v));
+  const qs = params.toString();
+  return `${baseUrl}${p}${qs ? `${p.includes('?') ? '&' : '?'}${qs}` : ''}`;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+export function createGorgiasClient(options: ClientOptions): GorgiasClient {
+  const baseUrl = gorgiasBaseUrl(options.domain);
+  const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
+  const maxRetries = options.maxRetries ?? DEFAULTS.maxRetries;
+  const maxRateLimitWaits = options.maxRateLimitWaits ?? DEFAULTS.maxRateLimitWaits;
+  const clock = options.clock ?? realClock;
+  const random = options.random ?? Math.random;
+  const secrets = [options.apiKey, Buffer.from(`${options.username}:${options.apiKey}`).toString('base64')];
+  const safe = (line: string) => redact(line, secrets);
+  const notice = (line: string) => options.notice?.(safe(line));
+  const debug = (line: string) => options.debug?.(safe(line));
+  const headers: Record<string, string> = {
+    authorization: `Basic ${secrets[1]}`,
+    accept: 'application/json',
+    'user-agent': 'livechat-cli',
+  };
+  const origin = new URL(baseUrl).origin;
+
+  async function request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = buildUrl(baseUrl, path, opts.query);
+    const shown = safe(url.slice(origin.length));
+    const what = `${method} ${shown.split('?')[0]}`;
+    const retryable = method !== 'POST' || opts.idempotent === true;
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    let failures = 0;
+    let rateWaits = 0;
+    for (;;) {
+      const started = clock.now();
+      let status: number;
+      let text: string;
+      let retryAfter: string | string[] | undefined;
+      try {
+        const res = await undiciRequest(url, {
+          method,
+          headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+          body,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          // Network timeouts run on real timers; waits between attempts use the injected clock.
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        status = res.statusCode;
+        retryAfter = res.headers['retry-after'];
+        text = await res.body.text();
+      } catch (err) {
+        const error = errorFromNetwork(err, baseUrl, what, timeoutMs, safe);
+        debug(`${method} ${shown} -> ${error.kind} ${clock.now() - started}ms`);
+        if (retryable && failures < maxRetries) {
+          failures++;
+          const wait = backoffMs(failures, random);
+          notice(`${error.kind === 'timeout' ? 'Gorgias timed out' : 'cannot reach Gorgias'}; retrying in ${seconds(wait)} (${failures}/${maxRetries})`);
+          await clock.sleep(wait);
+          continue;
+        }
+        throw error;
+      }
+      debug(`${method} ${shown} ${status} ${clock.now() - started}ms`);
+      if (status >= 200 && status < 300) return parseOk<T>(status, text, what);
+      if (status === 429 && rateWaits < maxRateLimitWaits) {
+        rateWaits++;
+        const wait = retryAfterMs(retryAfter, clock.now());
+        notice(`Gorgias rate limit reached; retrying in ${seconds(wait)} (${rateWaits}/${maxRateLimitWaits})`);
+        await clock.sleep(wait);
+        continue;
+      }
+      if (status >= 500 && retryable && failures < maxRetries) {
+        failures++;
+        const wait = backoffMs(failures, random);
+        notice(`Gorgias answered ${status}; retrying in ${seconds(wait)} (${failures}/${maxRetries})`);
+        await clock.sleep(wait);
+        continue;
+      }
+      throw errorFromResponse(status, text, what, safe);
+    }
+  }
+
+  function parseOk<T>(status: number, text: string, what: string): T {
+    if (status === 204 || text.trim() === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new GorgiasError(`Gorgias sent an unreadable answer to ${what} (${status}, not JSON)`, { kind: 'server', status });
+    }
+  }
+
+  async function* paginate<T>(path: string, query: Query = {}): AsyncIterable<T> {
+    let cursor: string | undefined;
+    const seen = new Set<string>();
+    for (;;) {
+      const page = await request<ListPage<T>>('GET', path, { query: { ...query, cursor } });
+      if (!page || !Array.isArray(page.data)) {
+        throw new GorgiasError(`Gorgias sent an unexpected list answer to GET ${path}`, { kind: 'server' });
+      }
+      yield* page.data;
+      const next = page.meta?.next_cursor;
+      if (!next) return;
+      if (seen.has(next)) throw new GorgiasError(`Gorgias repeated a page cursor on GET ${path}`, { kind: 'server' });
+      seen.add(next);
+      cursor = next;
+    }
+  }
+
+  async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+    const out: T[] = [];
+    for await (const item of iterable) out.push(item);
+    return out;
+  }
+
+  return {
+    baseUrl,
+    request,
+    paginate,
+    getAccount: () => request<Account>('GET', '/account'),
+    getCurrentUser: () => request<User>('GET', '/users/0'), // [likely] 0 = the key's owner
+    findCustomers: (q) => all(paginate<Customer>('/customers', { email: q.email, external_id: q.external_id, limit: PAGE_LIMIT })),
+    createCustomer: (b) => request<Customer>('POST', '/customers', { body: b }),
+    createTicket: (b) => request<Ticket>('POST', '/tickets', { body: b }),
+    getTicket: (id) => request<Ticket>('GET', `/tickets/${id}`),
+    updateTicket: (id, patch) => request<Ticket>('PUT', `/tickets/${id}`, { body: patch }),
+    listTickets: (q) => paginate<Ticket>('/tickets', { external_id: q.external_id, customer_id: q.customer_id, limit: PAGE_LIMIT }),
+    createMessage: (ticketId, b) => request<TicketMessage>('POST', `/tickets/${ticketId}/messages`, { body: b }),
+    listMessages: (ticketId) => paginate<TicketMessage>(`/tickets/${ticketId}/messages`, { limit: PAGE_LIMIT }),
+    listMacros: () => paginate<Macro>('/macros', { limit: PAGE_LIMIT }),
+    getMacro: (id) => request<Macro>('GET', `/macros/${id}`),
+    createMacro: (b) => request<Macro>('POST', '/macros', { body: b }),
+    updateMacro: (id, b) => request<Macro>('PUT', `/macros/${id}`, { body: b }),
+    deleteMacro: async (id) => void (await request<unknown>('DELETE', `/macros/${id}`)),
+    listIntegrations: () => paginate<Integration>('/integrations', { limit: PAGE_LIMIT }),
+    getIntegration: (id) => request<Integration>('GET', `/integrations/${id}`),
+    createIntegration: (b) => request<Integration>('POST', '/integrations', { body: b }),
+    updateIntegration: (id, b) => request<Integration>('PUT', `/integrations/${id}`, { body: b }),
+    deleteIntegration: async (id) => void (await request<unknown>('DELETE', `/integrations/${id}`)),
+  };
+}
