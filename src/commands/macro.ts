@@ -1,18 +1,172 @@
-import { LivechatError } from '../errors.js';
+// `livechat macro create|list|show|delete`: the agents' sign-off macro.
+import { LivechatError, usageError } from '../errors.js';
+import type { GorgiasClient } from '../gorgias/client.js';
+import type { Macro } from '../gorgias/types.js';
+import { canPrompt, printJson, type Io } from '../io.js';
+import { collectAll } from '../macro/progress.js';
+import {
+  carriesToken,
+  DEFAULT_MACRO_NAME,
+  macroUpdate,
+  resolveMacroRef,
+  responseText,
+  signoffMacroBody,
+  signoffText,
+} from '../macro/signoff.js';
+import { paint } from '../style.js';
+import { SESSION_END } from '../session/payloads.js';
 
-export async function macroCreate(..._args: unknown[]): Promise<void> {
-  throw new LivechatError('not implemented yet');
+interface GorgiasFlags {
+  domain?: string;
+  username?: string;
+  json?: boolean;
 }
 
-export async function macroList(..._args: unknown[]): Promise<void> {
-  throw new LivechatError('not implemented yet');
+async function connect(flags: GorgiasFlags, io: Io): Promise<GorgiasClient> {
+  const { clientFromFlags } = await import('../gorgias/connect.js');
+  return clientFromFlags(flags, io);
 }
 
-export async function macroShow(..._args: unknown[]): Promise<void> {
-  throw new LivechatError('not implemented yet');
+function allMacros(client: GorgiasClient, io: Io): Promise<Macro[]> {
+  return collectAll(io, 'Reading macros', client.listMacros());
 }
 
-export async function macroDelete(..._args: unknown[]): Promise<void> {
-  throw new LivechatError('not implemented yet');
+function oneLine(text: string | undefined, max = 70): string {
+  const t = (text ?? '').replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
+function summary(m: Macro): string {
+  return `#${m.id} "${m.name}"`;
+}
+
+/** By id: one GET. By name: the whole list, then an exact match. */
+async function findMacro(client: GorgiasClient, io: Io, ref: string): Promise<Macro> {
+  if (/^\d+$/.test(ref)) {
+    try {
+      return await client.getMacro(Number(ref));
+    } catch (err) {
+      if (!(err instanceof LivechatError && err.kind === 'not_found')) throw err;
+      // Maybe a macro whose name is a number; else a clear "no macro" error.
+      try {
+        return resolveMacroRef(await allMacros(client, io), ref);
+      } catch (e) {
+        if (e instanceof LivechatError && e.kind === 'not_found') {
+          throw new LivechatError(`no macro with id ${ref} (see \`livechat macro list --all\`)`, { kind: 'not_found' });
+        }
+        throw e;
+      }
+    }
+  }
+  try {
+    return resolveMacroRef(await allMacros(client, io), ref);
+  } catch (e) {
+    if (e instanceof LivechatError && e.kind === 'not_found') {
+      throw new LivechatError(`no macro named "${ref}" (names match exactly; see \`livechat macro list --all\`)`, { kind: 'not_found' });
+    }
+    throw e;
+  }
+}
+
+export interface MacroCreateOptions extends GorgiasFlags {
+  name?: string;
+  text?: string;
+  update?: boolean;
+}
+
+export async function macroCreate(opts: MacroCreateOptions, io: Io): Promise<void> {
+  const { text, added } = signoffText(opts.text);
+  const desired = signoffMacroBody(opts.name ?? DEFAULT_MACRO_NAME, text);
+  if (added) io.err(`note: ${SESSION_END} added at the end of --text; the user gets an "End chat" button for it`);
+  const client = await connect(opts, io);
+  const ours = (await allMacros(client, io)).filter(carriesToken);
+  const c = paint(io);
+  if (ours.length > 1) io.err(`warning: ${ours.length} macros carry ${SESSION_END}: ${ours.map((m) => `#${m.id}`).join(', ')}`);
+
+  let macro: Macro;
+  let line: string;
+  if (ours.length === 0) {
+    macro = await client.createMacro(desired);
+    line = `${c.green('created')} macro ${summary(macro)}: ${oneLine(responseText(macro))}`;
+  } else {
+    const existing = ours[0];
+    const patch = macroUpdate(existing, desired);
+    if (!patch) {
+      macro = existing;
+      line = `macro ${summary(macro)} already exists and matches; nothing changed`;
+    } else if (opts.update) {
+      macro = await client.updateMacro(existing.id, patch);
+      line = `${c.green('updated')} macro ${summary(macro)}: ${oneLine(responseText(macro))}`;
+    } else {
+      macro = existing;
+      line = `macro ${summary(macro)} already exists; nothing changed (it differs from --name/--text: add --update to make it match)`;
+    }
+  }
+  if (opts.json) printJson(io, macro);
+  else io.out(line);
+}
+
+export interface MacroListOptions extends GorgiasFlags {
+  all?: boolean;
+}
+
+export async function macroList(opts: MacroListOptions, io: Io): Promise<void> {
+  const client = await connect(opts, io);
+  const every = await allMacros(client, io);
+  const shown = opts.all ? every : every.filter(carriesToken);
+  if (opts.json) {
+    printJson(io, shown);
+    return;
+  }
+  if (shown.length === 0) {
+    io.err(opts.all ? 'no macros in this account' : `no sign-off macro (none carries ${SESSION_END}); create one with \`livechat macro create\``);
+    return;
+  }
+  const c = paint(io);
+  const width = Math.max(...shown.map((m) => String(m.id).length)) + 1;
+  for (const m of shown) {
+    const mark = opts.all && carriesToken(m) ? c.green(' [sign-off]') : '';
+    io.out(`${`#${m.id}`.padEnd(width)}  ${m.name}${mark}  ${c.dim(oneLine(responseText(m), 60))}`);
+  }
+}
+
+export async function macroShow(ref: string, opts: GorgiasFlags, io: Io): Promise<void> {
+  const client = await connect(opts, io);
+  const m = await findMacro(client, io, ref);
+  if (opts.json) {
+    printJson(io, m);
+    return;
+  }
+  const c = paint(io);
+  const lines = [
+    `${c.bold(summary(m))}${carriesToken(m) ? c.green(' (sign-off macro)') : ''}`,
+    `created ${m.created_datetime}, updated ${m.updated_datetime}`,
+  ];
+  if (m.intent) lines.push(`intent: ${m.intent}`);
+  if ((m.actions ?? []).length === 0) lines.push('no actions');
+  for (const a of m.actions ?? []) {
+    lines.push(`- ${a.name} (${a.title})`);
+    for (const [k, v] of Object.entries(a.arguments ?? {})) lines.push(`    ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  io.out(lines.join('\n'));
+}
+
+export interface MacroDeleteOptions extends GorgiasFlags {
+  yes?: boolean;
+}
+
+export async function macroDelete(ref: string, opts: MacroDeleteOptions, io: Io): Promise<void> {
+  // Refuse before any call: a script without --yes must fail fast.
+  if (!opts.yes && !canPrompt(io)) throw usageError(`refusing to delete macro "${ref}" without confirmation: pass --yes`);
+  const client = await connect(opts, io);
+  const m = await findMacro(client, io, ref);
+  if (!opts.yes) {
+    const { confirm } = await import('@inquirer/prompts');
+    if (!(await confirm({ message: `Delete macro ${summary(m)}?`, default: false }))) {
+      throw new LivechatError('cancelled; nothing deleted', { kind: 'cancelled' });
+    }
+  }
+  await client.deleteMacro(m.id);
+  if (opts.json) printJson(io, m);
+  else io.out(`deleted macro ${summary(m)}`);
+}

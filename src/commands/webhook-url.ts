@@ -2,7 +2,6 @@
 // no network, no prompt, conf only when the token must be written.
 import type { Io } from '../io.js';
 import { printJson } from '../io.js';
-import { paint } from '../style.js';
 import { WEBHOOK_EVENT, WEBHOOK_VARIABLES } from '../webhook/template.js';
 import { webhookSettings } from '../webhook/settings.js';
 
@@ -32,6 +31,7 @@ export async function webhookUrl(opts: WebhookUrlOptions, io: Io): Promise<void>
     io.out(url);
     return;
   }
+  const { paint } = await import('../style.js'); // chalk only when it is needed
   const c = paint(io);
   io.out(
     [

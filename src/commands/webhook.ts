@@ -1,10 +1,118 @@
-import { LivechatError } from '../errors.js';
+// `livechat webhook install|status`: create, update and check the Gorgias HTTP integration.
+import { LivechatError, usageError } from '../errors.js';
+import type { Integration } from '../gorgias/types.js';
+import { canPrompt, printJson, type Io } from '../io.js';
+import { collectAll } from '../macro/progress.js';
+import { redact } from '../mask.js';
+import { paint } from '../style.js';
+import {
+  classifyIntegration,
+  desiredIntegration,
+  integrationDifferences,
+  integrationUpdate,
+  statusReport,
+} from '../webhook/integration.js';
+import { webhookSettings } from '../webhook/settings.js';
+import { WEBHOOK_EVENT } from '../webhook/template.js';
 
-export async function webhookInstall(..._args: unknown[]): Promise<void> {
-  throw new LivechatError('not implemented yet');
+interface GorgiasFlags {
+  domain?: string;
+  username?: string;
+  baseUrl?: string;
+  json?: boolean;
 }
 
-export async function webhookStatus(..._args: unknown[]): Promise<void> {
-  throw new LivechatError('not implemented yet');
+export interface WebhookInstallOptions extends GorgiasFlags {
+  yes?: boolean;
 }
 
+async function connect(flags: GorgiasFlags, io: Io) {
+  const { clientFromFlags } = await import('../gorgias/connect.js');
+  return clientFromFlags(flags, io);
+}
+
+function describe(i: Integration, token: string | undefined): string {
+  return `#${i.id} "${i.name}" -> ${redact(i.http?.url ?? '(no URL)', [token])}`;
+}
+
+async function confirmUpdate(io: Io, question: string): Promise<boolean> {
+  const { confirm } = await import('@inquirer/prompts');
+  return confirm({ message: question, default: true });
+}
+
+export async function webhookInstall(opts: WebhookInstallOptions, io: Io): Promise<void> {
+  // Before any network call: the token must exist (created once, shared with `webhook-url`).
+  const s = await webhookSettings(opts, io, { ensureToken: true });
+  const token = s.token as string;
+  if (s.tokenChanged) io.err('created a new webhook token and saved it in the config');
+  const desired = desiredIntegration(s.baseUrl, token);
+  const client = await connect(opts, io);
+  const all = await collectAll(io, 'Reading integrations', client.listIntegrations());
+  const ok = all.filter((i) => classifyIntegration(i, desired) === 'ours-ok');
+  const stale = all.filter((i) => classifyIntegration(i, desired) === 'ours-stale');
+  const c = paint(io);
+
+  const done = (action: 'created' | 'updated' | 'unchanged', integration: Integration, line: string): void => {
+    if (opts.json) printJson(io, { action, integration });
+    else io.out(line);
+  };
+
+  if (ok.length + stale.length > 1) {
+    io.err(`warning: ${ok.length + stale.length} HTTP integrations call ${s.baseUrl}; keep one (see \`livechat webhook status\`)`);
+  }
+  if (ok.length > 0) {
+    done('unchanged', ok[0], `${c.green('ok')}: integration ${describe(ok[0], token)} is already right; nothing changed`);
+    return;
+  }
+  if (stale.length > 0) {
+    const target = stale[0];
+    const diffs = integrationDifferences(target, desired);
+    if (!opts.yes) {
+      if (!canPrompt(io)) {
+        throw usageError(`integration #${target.id} needs an update (${diffs.join('; ')}); pass --yes to update it without asking`);
+      }
+      io.err(`integration ${describe(target, token)} differs:`);
+      for (const d of diffs) io.err(`  - ${d}`);
+      if (!(await confirmUpdate(io, `Update integration #${target.id}?`))) {
+        throw new LivechatError('cancelled; nothing changed', { kind: 'cancelled' });
+      }
+    }
+    const updated = await client.updateIntegration(target.id, integrationUpdate(target, desired));
+    done('updated', updated, `${c.green('updated')} integration ${describe(updated, token)} (${diffs.join('; ')})`);
+    return;
+  }
+  const created = await client.createIntegration(desired);
+  done('created', created, `${c.green('created')} integration ${describe(created, token)}, event ${WEBHOOK_EVENT}, POST JSON`);
+}
+
+export async function webhookStatus(opts: GorgiasFlags, io: Io): Promise<void> {
+  const s = await webhookSettings(opts, io, { ensureToken: false });
+  const client = await connect(opts, io);
+  const all = await collectAll(io, 'Reading integrations', client.listIntegrations());
+  const report = statusReport(all, { baseUrl: s.baseUrl, token: s.token });
+  const safe = (t: string) => redact(t, [s.token]);
+  if (opts.json) {
+    printJson(io, {
+      ok: report.ok,
+      base_url: s.baseUrl,
+      event: WEBHOOK_EVENT,
+      problems: report.problems,
+      integrations: report.integrations.map((e) => ({ ...e, url: safe(e.url), ours: e.class !== 'other' })),
+    });
+  } else {
+    const c = paint(io);
+    if (report.integrations.length === 0) io.out('no HTTP integrations in this account');
+    for (const e of report.integrations) {
+      const mark = e.class === 'other' ? '      ' : e.class === 'ours-ok' ? c.green('ours ok') : c.red('ours !!');
+      const state = e.active ? '' : ' (deactivated)';
+      io.out(`${mark.padEnd(7)} #${e.id} ${e.name}${state}  [${e.events.join(', ') || 'no events'}]  ${safe(e.url)}`);
+    }
+    if (report.ok) io.out(c.green(`all right: one integration sends ${WEBHOOK_EVENT} to ${s.baseUrl}`));
+  }
+  if (!report.ok) {
+    throw new LivechatError(`webhook check failed (${report.problems.length} problem${report.problems.length === 1 ? '' : 's'})`, {
+      kind: 'check_failed',
+      details: report.problems,
+    });
+  }
+}

@@ -136,3 +136,11 @@ export function statusReport(integrations: Integration[], config: { baseUrl: str
   if (config.token) for (const e of ours) for (const d of e.differences) problems.push(`integration #${e.id} ${d}`);
   return { ok: problems.length === 0, problems, integrations: entries };
 }
+
+/** The PUT body that makes an existing integration ours again. */
+export function integrationUpdate(existing: Integration, desired: NewIntegration): Partial<NewIntegration> {
+  const body: Partial<NewIntegration> & { deactivated_datetime?: null } = { ...desired };
+  // [guess] Gorgias reactivates an HTTP integration when the PUT clears deactivated_datetime.
+  if (existing.deactivated_datetime) body.deactivated_datetime = null;
+  return body;
+}

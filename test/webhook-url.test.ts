@@ -1,0 +1,116 @@
+// End-to-end: `livechat webhook-url` through bin/livechat.js (config only, no Gorgias).
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { WEBHOOK_VARIABLES } from '../src/webhook/template.ts';
+import { runCli, tempConfigDir } from './helpers.ts';
+
+const cfg = tempConfigDir();
+after(cfg.cleanup);
+const BASE = 'https://bot.example.com/v1/livechat/gorgias/receive';
+const env = { LIVECHAT_CONFIG_DIR: cfg.dir };
+
+function savedToken(): string {
+  return (JSON.parse(readFileSync(join(cfg.dir, 'config.json'), 'utf8')) as { webhookToken: string }).webhookToken;
+}
+
+test('no base URL: exit 2, says how to set one', async () => {
+  const r = await runCli(['webhook-url'], { env });
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /--base-url/);
+  assert.match(r.stderr, /LIVECHAT_BASE_URL/);
+  assert.match(r.stderr, /livechat config set base-url URL/);
+});
+
+test('bad base URLs are refused, local ones warned about', async () => {
+  for (const bad of ['ftp://bot.example.com/x', 'https://bot.example.com/x#frag', 'not a url']) {
+    const r = await runCli(['webhook-url', '--base-url', bad], { env });
+    assert.equal(r.code, 2, bad);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^error: base URL/m);
+  }
+  const local = await runCli(['webhook-url', '--base-url', 'http://localhost:3000/hook'], { env });
+  assert.equal(local.code, 0);
+  assert.match(local.stderr, /warning: .*cannot reach/);
+  assert.match(local.stdout, /^http:\/\/localhost:3000\/hook\?/);
+});
+
+test('piped: only the URL, checked variable by variable; the token is saved once (0600)', async () => {
+  const r = await runCli(['webhook-url', '--base-url', BASE], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1);
+  const url = lines[0];
+  const [base, query] = url.split('?');
+  assert.equal(base, BASE);
+  const parts = query.split('&');
+  assert.equal(parts.length, WEBHOOK_VARIABLES.length + 1);
+  const expected = [
+    'external_id={{ticket.external_id}}',
+    'ticket_id={{ticket.id}}',
+    'event_type={{event.type}}',
+    'event_id={{event.id}}',
+    'message_id={{event.object_id}}',
+    'text={{message.body_text}}',
+    'from_agent={{message.from_agent}}',
+  ];
+  assert.deepEqual(parts.slice(0, -1), expected);
+  const token = savedToken();
+  assert.equal(parts.at(-1), `token=${token}`);
+  assert.ok(Buffer.from(token, 'base64url').length >= 16);
+  if (process.platform !== 'win32') assert.equal(statSync(join(cfg.dir, 'config.json')).mode & 0o777, 0o600);
+
+  // Same URL on every run, and LIVECHAT_BASE_URL works too.
+  const again = await runCli(['webhook-url'], { env: { ...env, LIVECHAT_BASE_URL: BASE } });
+  assert.equal(again.stdout.trim(), url);
+  assert.equal(savedToken(), token);
+});
+
+test('--json gives url, base_url, event and the variables', async () => {
+  const r = await runCli(['webhook-url', '--base-url', BASE, '--json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { url: string; base_url: string; event: string; variables: Array<{ param: string; variable: string }> };
+  assert.equal(j.base_url, BASE);
+  assert.equal(j.event, 'ticket-message-created');
+  assert.equal(j.url, `${BASE}?${j.variables.map((v) => `${v.param}=${v.variable}`).join('&')}&token=${savedToken()}`);
+  assert.deepEqual(
+    j.variables.map((v) => v.param),
+    ['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'text', 'from_agent'],
+  );
+});
+
+test('--rotate-token makes a new token and says the integration must be updated', async () => {
+  const before = savedToken();
+  const r = await runCli(['webhook-url', '--base-url', BASE, '--rotate-token'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const after = savedToken();
+  assert.notEqual(after, before);
+  assert.ok(r.stdout.trim().endsWith(`&token=${after}`));
+  assert.match(r.stderr, /must be updated/);
+  assert.match(r.stderr, /livechat webhook install/);
+});
+
+test('on a TTY the URL comes with short instructions', async () => {
+  const { webhookUrl } = await import('../src/commands/webhook-url.ts');
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = {
+    out: (t: string) => void out.push(t),
+    err: (t: string) => void err.push(t),
+    stdoutIsTTY: true,
+    stderrIsTTY: true,
+    stdinIsTTY: true,
+    color: false,
+    env: { LIVECHAT_CONFIG_DIR: cfg.dir } as NodeJS.ProcessEnv,
+  };
+  await webhookUrl({ baseUrl: BASE }, io);
+  const text = out.join('\n');
+  assert.ok(text.includes(`${BASE}?external_id={{ticket.external_id}}`));
+  assert.ok(text.includes(`&token=${savedToken()}`));
+  assert.match(text, /Integrations > HTTP/);
+  assert.match(text, /only the ticket-message-created event/);
+  assert.match(text, /POST/);
+  assert.deepEqual(err, []);
+});
