@@ -128,3 +128,13 @@ test('buildUrl joins base, path and query, skipping undefined', () => {
   assert.equal(buildUrl(base, '/api/account'), `${base}/account`);
   assert.equal(buildUrl(base, 'customers', { email: 'a+b@x.com' }), `${base}/customers?email=a%2Bb%40x.com`);
 });
+
+test('a refused or unknown host is not retried; resets and timeouts are', async () => {
+  const { isTransientNetworkError } = await import('../src/gorgias/errors.ts');
+  const coded = (code: string) => Object.assign(new Error(code), { code });
+  assert.equal(isTransientNetworkError(coded('ECONNREFUSED')), false);
+  assert.equal(isTransientNetworkError(coded('ENOTFOUND')), false);
+  assert.equal(isTransientNetworkError(coded('ECONNRESET')), true);
+  assert.equal(isTransientNetworkError(coded('UND_ERR_SOCKET')), true);
+  assert.equal(isTransientNetworkError(new DOMException('t', 'TimeoutError')), true);
+});

@@ -4,7 +4,7 @@ import { request as undiciRequest } from 'undici';
 import { redact } from '../mask.js';
 import { realClock, type Clock } from '../session/clock.js';
 import { gorgiasBaseUrl } from './base-url.js';
-import { errorFromNetwork, errorFromResponse, GorgiasError } from './errors.js';
+import { errorFromNetwork, errorFromResponse, GorgiasError, isTransientNetworkError } from './errors.js';
 import type {
   Account,
   Customer,
@@ -171,7 +171,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
       } catch (err) {
         const error = errorFromNetwork(err, baseUrl, what, timeoutMs, safe);
         debug(`${method} ${shown} -> ${error.kind} ${clock.now() - started}ms`);
-        if (retryable && failures < maxRetries) {
+        if (retryable && failures < maxRetries && isTransientNetworkError(err)) {
           failures++;
           const wait = backoffMs(failures, random);
           notice(`${error.kind === 'timeout' ? 'Gorgias timed out' : 'cannot reach Gorgias'}; retrying in ${seconds(wait)} (${failures}/${maxRetries})`);

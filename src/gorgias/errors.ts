@@ -115,6 +115,14 @@ export function isTimeout(err: unknown): boolean {
   return e.cause !== undefined && e.cause !== err && isTimeout(e.cause);
 }
 
+/** Refused or unknown host: a wrong domain, not a blip; retrying only delays the answer. */
+const PERMANENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
+/** Worth another try: timeouts, resets, dropped sockets, DNS hiccups (EAI_AGAIN). */
+export function isTransientNetworkError(err: unknown): boolean {
+  return isTimeout(err) || !PERMANENT_CODES.has(networkCode(err));
+}
+
 function networkCode(err: unknown): string {
   let e = err as { code?: string; message?: string; cause?: unknown } | undefined;
   for (let i = 0; e && i < 4; i++) {
