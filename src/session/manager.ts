@@ -1,0 +1,304 @@
+// Keeps the conversations, feeds the pure machine and carries out its decisions: sinks for the
+// user and the bot, one expiry timer per conversation, and a FIFO queue of helpdesk calls per
+// conversation so user messages reach Gorgias in order however slow each call is.
+import { realClock, type Clock, type Timer } from './clock.js';
+import {
+  DEFAULT_HISTORY_SIZE,
+  initialState,
+  isOpen,
+  step,
+  type ConversationState,
+  type Decision,
+  type HelpdeskOp,
+  type MachineConfig,
+  type MachineInput,
+  type StepResult,
+} from './machine.js';
+import { DEFAULT_TIMEOUT_MS } from './payloads.js';
+import type { AgentWebhook, BotInput, EndReason, HelpdeskMessage, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
+
+export type { AgentWebhook, BotInput, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
+
+/** Gorgias, narrowed to what the engine needs. */
+export interface HelpdeskPort {
+  /** Must reuse the conversation's open ticket (looked up by external_id) so a retry never creates two. */
+  openTicket(input: { conversationId: string; user: UserMeta; text: string; history: Turn[] }): Promise<{ ticketId: number; messageId?: number }>;
+  postUserMessage(input: { ticketId: number; conversationId: string; user: UserMeta; text: string }): Promise<{ messageId: number }>;
+  /** Tell the agent (a note) and close the ticket. */
+  endSession(input: { ticketId: number; conversationId: string; reason: EndReason }): Promise<void>;
+  /** Agent and user messages after `afterMessageId`, oldest first (catch-up of dropped webhooks). */
+  listMessagesSince?(ticketId: number, afterMessageId: number | undefined): Promise<HelpdeskMessage[]>;
+}
+
+export type HelpdeskCall = 'openTicket' | 'postUserMessage' | 'endSession' | 'listMessagesSince';
+
+/** One bridge -> Gorgias call, for the simulator's timeline. */
+export interface TraceEntry {
+  conversationId: string;
+  call: HelpdeskCall;
+  phase: 'request' | 'response' | 'retry' | 'error';
+  ticketId?: number;
+  text?: string;
+  detail: string;
+}
+
+export interface ReportEntry {
+  conversationId?: string;
+  kind: string;
+  detail: string;
+}
+
+export interface BridgeSinks {
+  toUser(conversationId: string, out: UserOutput): void;
+  toBot(conversationId: string, input: BotInput): void;
+  /** Ignored, duplicate, unknown, late webhooks; helpdesk errors; dropped calls. */
+  report?(entry: ReportEntry): void;
+  trace?(entry: TraceEntry): void;
+}
+
+/** Bounded retries of a failed helpdesk call (issue 7). The default is one attempt. */
+export interface RetryPolicy {
+  attempts: number;
+  delayMs(attempt: number): number;
+  retryable?(error: unknown): boolean;
+}
+
+export interface SessionManagerOptions {
+  clock?: Clock;
+  helpdesk: HelpdeskPort;
+  sinks: BridgeSinks;
+  timeoutMs?: number;
+  historySize?: number;
+  retry?: RetryPolicy;
+}
+
+export interface SessionManager {
+  userMessage(conversationId: string, text: string, user?: UserMeta): Promise<void>;
+  userPayload(conversationId: string, payload: string, user?: UserMeta): Promise<void>;
+  /** Record what the bot said, for the hand-off history. */
+  botSaid(conversationId: string, text: string): void;
+  /** Resolves once the event is recorded and delivered to the user's sink; it makes no helpdesk call. */
+  agentWebhook(event: AgentWebhook): Promise<WebhookOutcome>;
+  /** List the open ticket's messages since the last agent message delivered, and deliver what was missed. */
+  catchUp(conversationId: string): Promise<void>;
+  state(conversationId: string): 'BOT' | 'LIVECHAT';
+  /** The machine state, read-only (tests, the simulator's checks). */
+  conversation(conversationId: string): ConversationState | undefined;
+  /** Resolves when no helpdesk call is in flight or queued. */
+  idle(): Promise<void>;
+  /** Cancel every timer; later timer callbacks do nothing. */
+  close(): void;
+}
+
+const NO_RETRY: RetryPolicy = { attempts: 1, delayMs: () => 0 };
+
+export function createSessionManager(options: SessionManagerOptions): SessionManager {
+  const clock = options.clock ?? realClock;
+  const { helpdesk, sinks } = options;
+  const retry = options.retry ?? NO_RETRY;
+  const config: MachineConfig = {
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    historySize: options.historySize ?? DEFAULT_HISTORY_SIZE,
+  };
+  const conversations = new Map<string, ConversationState>();
+  const timers = new Map<string, Timer>();
+  const queues = new Map<string, Promise<void>>();
+  /** `${conversation}#${gen}` -> ticket, so a queued call finds its ticket even after the session moved on. */
+  const tickets = new Map<string, number>();
+  /** ticket -> conversation, for webhooks that carry no external_id. */
+  const byTicket = new Map<number, string>();
+  let pending = 0;
+  let closed = false;
+
+  const report = (entry: ReportEntry) => safely(() => sinks.report?.(entry));
+  const trace = (entry: TraceEntry) => safely(() => sinks.trace?.(entry));
+
+  function safely(fn: () => void, conversationId?: string): void {
+    try {
+      fn();
+    } catch (err) {
+      try {
+        sinks.report?.({ conversationId, kind: 'error', detail: `a sink threw: ${messageOf(err)}` });
+      } catch {
+        // a reporting sink that throws has nobody left to tell
+      }
+    }
+  }
+
+  /** One input through the machine; decisions applied in order. Returns the helpdesk calls it queued. */
+  function run(id: string, input: MachineInput, create: boolean): { result: StepResult; calls: Promise<void>[] } {
+    const before = conversations.get(id) ?? (create ? initialState(id) : undefined);
+    const result = step(before, input, clock.now(), config);
+    if (result.state) conversations.set(id, result.state);
+    const calls: Promise<void>[] = [];
+    for (const d of result.decisions) applyDecision(id, d, calls);
+    return { result, calls };
+  }
+
+  function applyDecision(id: string, d: Decision, calls: Promise<void>[]): void {
+    switch (d.type) {
+      case 'toUser':
+        return safely(() => sinks.toUser(id, d.out), id);
+      case 'toBot':
+        return safely(() => sinks.toBot(id, d.input), id);
+      case 'report':
+        return report({ conversationId: id, kind: d.kind, detail: d.detail });
+      case 'armTimer': {
+        timers.get(id)?.cancel();
+        if (closed) return;
+        timers.set(
+          id,
+          clock.setTimer(d.at - clock.now(), () => {
+            timers.delete(id);
+            if (!closed) run(id, { kind: 'expire' }, false);
+          }),
+        );
+        return;
+      }
+      case 'cancelTimer':
+        timers.get(id)?.cancel();
+        timers.delete(id);
+        return;
+      case 'helpdesk':
+        calls.push(enqueue(id, d.op));
+        return;
+    }
+  }
+
+  /** Per-conversation FIFO: each call starts when the previous one for that conversation settled. */
+  function enqueue(id: string, op: HelpdeskOp): Promise<void> {
+    pending++;
+    const previous = queues.get(id) ?? Promise.resolve();
+    const next: Promise<void> = previous
+      .then(() => execute(id, op))
+      .catch((err) => report({ conversationId: id, kind: 'error', detail: `helpdesk ${op.kind}: ${messageOf(err)}` }))
+      .finally(() => {
+        pending--;
+        if (queues.get(id) === next) queues.delete(id);
+      });
+    queues.set(id, next);
+    return next;
+  }
+
+  async function attempt<T>(id: string, call: HelpdeskCall, ticketId: number | undefined, fn: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const again = n < retry.attempts && (retry.retryable?.(err) ?? true);
+        trace({ conversationId: id, call, phase: again ? 'retry' : 'error', ticketId, detail: messageOf(err) });
+        if (!again) throw err;
+        await clock.sleep(retry.delayMs(n));
+      }
+    }
+  }
+
+  async function execute(id: string, op: HelpdeskOp): Promise<void> {
+    const key = `${id}#${op.gen}`;
+    const ticketId = tickets.get(key);
+    const fail = (err: unknown) => run(id, { kind: 'helpdeskFailed', gen: op.gen, op: op.kind, error: messageOf(err) }, false);
+    switch (op.kind) {
+      case 'open': {
+        if (!isOpen(conversations.get(id), op.gen)) {
+          report({ conversationId: id, kind: 'dropped', detail: 'the session ended before its ticket was opened: no ticket opened' });
+          return;
+        }
+        trace({ conversationId: id, call: 'openTicket', phase: 'request', text: op.text, detail: `open ticket (external_id ${id})` });
+        try {
+          const res = await attempt(id, 'openTicket', undefined, () =>
+            helpdesk.openTicket({ conversationId: id, user: op.user, text: op.text, history: op.history }),
+          );
+          tickets.set(key, res.ticketId);
+          byTicket.set(res.ticketId, id);
+          trace({ conversationId: id, call: 'openTicket', phase: 'response', ticketId: res.ticketId, detail: `ticket ${res.ticketId}` });
+          run(id, { kind: 'ticketOpened', gen: op.gen, ticketId: res.ticketId }, false);
+        } catch (err) {
+          fail(err);
+        }
+        return;
+      }
+      case 'post': {
+        // Posted even if the user ended the session meanwhile: it was written while it was open.
+        if (ticketId === undefined) {
+          report({ conversationId: id, kind: 'dropped', detail: 'no ticket for this session: user message not posted' });
+          return;
+        }
+        trace({ conversationId: id, call: 'postUserMessage', phase: 'request', ticketId, text: op.text, detail: `post to ticket ${ticketId}` });
+        try {
+          const res = await attempt(id, 'postUserMessage', ticketId, () =>
+            helpdesk.postUserMessage({ ticketId, conversationId: id, user: op.user, text: op.text }),
+          );
+          trace({ conversationId: id, call: 'postUserMessage', phase: 'response', ticketId, detail: `message ${res.messageId}` });
+        } catch (err) {
+          fail(err);
+        }
+        return;
+      }
+      case 'end': {
+        if (ticketId === undefined) {
+          report({ conversationId: id, kind: 'dropped', detail: `session ${op.reason} before any ticket existed: nothing to close` });
+          return;
+        }
+        trace({ conversationId: id, call: 'endSession', phase: 'request', ticketId, detail: `note (${op.reason}) and close ticket ${ticketId}` });
+        try {
+          await attempt(id, 'endSession', ticketId, () => helpdesk.endSession({ ticketId, conversationId: id, reason: op.reason }));
+          trace({ conversationId: id, call: 'endSession', phase: 'response', ticketId, detail: `ticket ${ticketId} closed` });
+        } catch (err) {
+          fail(err);
+        } finally {
+          tickets.delete(key);
+        }
+        return;
+      }
+      case 'catchUp': {
+        const state = conversations.get(id);
+        if (!helpdesk.listMessagesSince || ticketId === undefined || !isOpen(state, op.gen)) return;
+        const after = state?.session?.lastAgentMessageId;
+        trace({ conversationId: id, call: 'listMessagesSince', phase: 'request', ticketId, detail: `messages after ${after ?? 'the start'}` });
+        const messages = await attempt(id, 'listMessagesSince', ticketId, () => helpdesk.listMessagesSince!(ticketId, after));
+        trace({ conversationId: id, call: 'listMessagesSince', phase: 'response', ticketId, detail: `${messages.length} message(s)` });
+        run(id, { kind: 'agentBacklog', gen: op.gen, messages }, false);
+        return;
+      }
+    }
+  }
+
+  return {
+    async userMessage(conversationId, text, user) {
+      await Promise.all(run(conversationId, { kind: 'userText', text, user }, true).calls);
+    },
+    async userPayload(conversationId, payload, user) {
+      await Promise.all(run(conversationId, { kind: 'userPayload', payload, user }, true).calls);
+    },
+    botSaid(conversationId, text) {
+      run(conversationId, { kind: 'botText', text }, true);
+    },
+    async agentWebhook(event) {
+      const id = event.conversationId || (event.ticketId !== undefined ? byTicket.get(event.ticketId) : undefined);
+      if (!id) {
+        const { result } = run('', { kind: 'agentWebhook', event }, false);
+        return result.outcome ?? 'unknown';
+      }
+      return run(id, { kind: 'agentWebhook', event }, false).result.outcome ?? 'unknown';
+    },
+    async catchUp(conversationId) {
+      const state = conversations.get(conversationId);
+      if (state?.mode !== 'LIVECHAT' || !state.session) return;
+      await enqueue(conversationId, { kind: 'catchUp', gen: state.session.gen });
+    },
+    state: (conversationId) => conversations.get(conversationId)?.mode ?? 'BOT',
+    conversation: (conversationId) => conversations.get(conversationId),
+    async idle() {
+      while (pending > 0) await Promise.all([...queues.values()]);
+    },
+    close() {
+      closed = true;
+      for (const t of timers.values()) t.cancel();
+      timers.clear();
+    },
+  };
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
