@@ -1,0 +1,184 @@
+// The HelpdeskPort on the Gorgias client: what a hand-off, a user message and an end look like as
+// Gorgias API calls. The client is a type import only, so loading this module loads no undici.
+import { createHash } from 'node:crypto';
+import type { GorgiasClient } from '../gorgias/client.js';
+import type { NewMessage, NewTicket, Ticket } from '../gorgias/types.js';
+import type { HelpdeskPort } from './manager.js';
+import type { EndReason, HelpdeskMessage, Turn, UserMeta } from './types.js';
+
+/** The part of the client the port uses (the real client satisfies it; tests may pass a smaller one). */
+export type HelpdeskClient = Pick<GorgiasClient, 'createTicket' | 'listTickets' | 'updateTicket' | 'createMessage' | 'listMessages'>;
+
+// ---- [guess]es about the real Gorgias API, kept together -------------------------------------
+/** [guess] A customer needs an address; users without email get one under a reserved domain we control. */
+export const PLACEHOLDER_EMAIL_DOMAIN = 'users.livechat.invalid';
+/** [guess] `chat` is the channel agents expect for a live conversation; `api` is how it came in. */
+const CHANNEL = 'chat';
+const VIA = 'api';
+/** [guess] The end note is posted as the customer (from_agent=false), so its webhook is an echo we ignore. */
+const NOTE_FROM_AGENT = false;
+/** [guess] Closing is `PUT /tickets/{id}` with `{status: "closed"}`. */
+const CLOSED = { status: 'closed' } as const;
+// ------------------------------------------------------------------------------------------------
+
+export const LIVECHAT_TAG = 'livechat';
+
+export interface GorgiasHelpdeskOptions {
+  /** Tag put on hand-off tickets. */
+  tag?: string;
+  placeholderDomain?: string;
+  /** For the expiry note ("after 30 minutes without messages"). */
+  timeoutMs?: number;
+}
+
+/** A stable address for a user with no email. */
+export function placeholderEmail(key: string, domain = PLACEHOLDER_EMAIL_DOMAIN): string {
+  const slug = key.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 40);
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 8);
+  return `${slug ? `${slug}.` : ''}${hash}@${domain}`;
+}
+
+/** Who the customer is on Gorgias: their email, or an external id plus a placeholder address. */
+export function customerFor(user: UserMeta, conversationId: string, domain = PLACEHOLDER_EMAIL_DOMAIN): NewTicket['customer'] {
+  const name = str(user.name);
+  const email = str(user.email);
+  if (email) return { email, ...(name ? { name } : {}) };
+  const externalId = str(user.id) ?? str(user.userId) ?? conversationId;
+  return { email: placeholderEmail(externalId, domain), external_id: externalId, ...(name ? { name } : {}) };
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Paragraphs on blank lines, `<br>` on single newlines. */
+export function textToHtml(text: string): string {
+  return text
+    .split(/\n{2,}/)
+    .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`)
+    .join('');
+}
+
+function metaLines(user: UserMeta): string[] {
+  return Object.entries(user)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+}
+
+/** The first message of a hand-off: who asked, who they are, and the recent turns with the bot. */
+export function handoffBody(text: string, user: UserMeta, history: Turn[]): { body_text: string; body_html: string } {
+  const details = metaLines(user);
+  const turns = history.map((t) => `${t.from === 'user' ? 'User' : 'Bot'}: ${t.text}`);
+  const parts = [text];
+  if (details.length) parts.push(['About the user:', ...details.map((d) => `- ${d}`)].join('\n'));
+  if (turns.length) parts.push(['Recent conversation with the bot:', ...turns].join('\n'));
+  const body_text = parts.join('\n\n');
+  let body_html = `<p>${escapeHtml(text)}</p>`;
+  if (details.length) body_html += `<p>About the user:</p><ul>${details.map((d) => `<li>${escapeHtml(d)}</li>`).join('')}</ul>`;
+  if (turns.length) {
+    body_html += `<p>Recent conversation with the bot:</p><ul>${history
+      .map((t) => `<li><b>${t.from === 'user' ? 'User' : 'Bot'}:</b> ${escapeHtml(t.text).replace(/\n/g, '<br>')}</li>`)
+      .join('')}</ul>`;
+  }
+  return { body_text, body_html };
+}
+
+export function endNote(reason: EndReason, timeoutMs?: number): string {
+  if (reason === 'ended') return 'The user ended the chat.';
+  const minutes = timeoutMs === undefined ? undefined : Math.round(timeoutMs / 60_000);
+  return `The chat expired${minutes === undefined ? '' : ` after ${minutes} minute${minutes === 1 ? '' : 's'}`} without messages; the user is back with the bot.`;
+}
+
+/** The ticket that opens a hand-off (reference: "Ticket with its first message"). */
+export function handoffTicket(
+  input: { conversationId: string; user: UserMeta; text: string; history: Turn[] },
+  options: GorgiasHelpdeskOptions = {},
+): NewTicket {
+  const customer = customerFor(input.user, input.conversationId, options.placeholderDomain);
+  const who = str(input.user.name) ?? str(input.user.email) ?? input.conversationId;
+  return {
+    external_id: input.conversationId,
+    channel: CHANNEL,
+    via: VIA,
+    subject: `Livechat with ${who}`,
+    status: 'open',
+    customer,
+    tags: [{ name: options.tag ?? LIVECHAT_TAG }],
+    messages: [{ channel: CHANNEL, via: VIA, from_agent: false, sender: { email: customer.email }, ...handoffBody(input.text, input.user, input.history) }],
+    meta: { livechat: { conversation_id: input.conversationId, metadata: input.user } },
+  };
+}
+
+export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdeskOptions = {}): HelpdeskPort {
+  /** ticket -> the customer's address, so the end note can be posted as them. */
+  const senders = new Map<number, string>();
+
+  const senderFor = (ticketId: number, user: UserMeta | undefined, conversationId: string): string => {
+    const email = user ? customerFor(user, conversationId, options.placeholderDomain).email : undefined;
+    return email ?? senders.get(ticketId) ?? placeholderEmail(conversationId, options.placeholderDomain);
+  };
+
+  const message = (email: string, text: string): NewMessage => ({
+    channel: CHANNEL,
+    via: VIA,
+    from_agent: false,
+    sender: { email },
+    body_text: text,
+    body_html: textToHtml(text),
+  });
+
+  async function findOpenTicket(conversationId: string): Promise<Ticket | undefined> {
+    for await (const t of client.listTickets({ external_id: conversationId })) {
+      // [guess] the filter may be loose; match exactly.
+      if (t.external_id === conversationId && t.status === 'open') return t;
+    }
+    return undefined;
+  }
+
+  return {
+    async openTicket(input) {
+      const body = handoffTicket(input, options);
+      const email = body.customer.email!;
+      // Looked up first, so a retried open reuses the ticket instead of creating a second one.
+      const existing = await findOpenTicket(input.conversationId);
+      if (existing) {
+        senders.set(existing.id, email);
+        const first = body.messages[0]!;
+        const already = existing.messages?.find((m) => m.body_text === first.body_text);
+        if (already) return { ticketId: existing.id, messageId: already.id };
+        const posted = await client.createMessage(existing.id, first);
+        return { ticketId: existing.id, messageId: posted.id };
+      }
+      const ticket = await client.createTicket(body);
+      senders.set(ticket.id, email);
+      return { ticketId: ticket.id, messageId: ticket.messages?.[0]?.id };
+    },
+
+    async postUserMessage(input) {
+      const email = senderFor(input.ticketId, input.user, input.conversationId);
+      senders.set(input.ticketId, email);
+      const posted = await client.createMessage(input.ticketId, message(email, input.text));
+      return { messageId: posted.id };
+    },
+
+    async endSession(input) {
+      const email = senderFor(input.ticketId, undefined, input.conversationId);
+      await client.createMessage(input.ticketId, { ...message(email, endNote(input.reason, options.timeoutMs)), from_agent: NOTE_FROM_AGENT });
+      await client.updateTicket(input.ticketId, { ...CLOSED });
+      senders.delete(input.ticketId);
+    },
+
+    async listMessagesSince(ticketId, afterMessageId): Promise<HelpdeskMessage[]> {
+      const out: HelpdeskMessage[] = [];
+      for await (const m of client.listMessages(ticketId)) {
+        if (afterMessageId !== undefined && m.id <= afterMessageId) continue;
+        out.push({ id: m.id, text: m.body_text, fromAgent: m.from_agent, createdAt: Date.parse(m.created_datetime) });
+      }
+      return out.sort((a, b) => a.id - b.id);
+    },
+  };
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+}
