@@ -35,6 +35,8 @@ export interface Receiver {
   url: string;
   received: Received[];
   status: number;
+  /** Keep answers back until the returned function is called (a slow receiver). */
+  hold(): () => void;
   close(): Promise<void>;
 }
 
@@ -42,13 +44,14 @@ export interface Receiver {
 export async function startReceiver(): Promise<Receiver> {
   const received: Received[] = [];
   const state = { status: 200 };
+  let gate: Promise<void> = Promise.resolve();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://receiver.invalid');
       received.push({ method: req.method ?? '', url: req.url ?? '', query: u.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(state.status, { 'content-type': 'application/json' }).end('{"ok":true}');
+      void gate.then(() => res.writeHead(state.status, { 'content-type': 'application/json' }).end('{"ok":true}'));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -61,6 +64,14 @@ export async function startReceiver(): Promise<Receiver> {
     },
     set status(s: number) {
       state.status = s;
+    },
+    hold() {
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        gate = Promise.resolve();
+        release();
+      };
     },
     close: () =>
       new Promise<void>((resolve) => {
