@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { test } from 'node:test';
+import { httpIntegration, livechatTemplate, newTicket, startReceiver } from './emulator-helpers.ts';
 import { BIN, runCli } from './helpers.ts';
 
 interface Running {
@@ -52,9 +53,24 @@ test('emulator --port 0 --json: answers GET /api/account with the printed creden
   const bad = await fetch(`${info.url}/api/account`, { headers: { authorization: auth(info.email, 'wrong') } });
   assert.equal(bad.status, 401);
 
+  // A webhook delivery is logged too.
+  const rx = await startReceiver();
+  const post = (path: string, body: unknown) =>
+    fetch(`${info.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: auth(info.email, info.api_key), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  assert.equal((await post('/api/integrations', httpIntegration(livechatTemplate(rx.url)))).status, 201);
+  assert.equal((await post('/api/tickets', newTicket('cli-1', 'hello & bye'))).status, 201);
+  while (rx.received.length === 0 || !run.stderr().includes('webhook')) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(rx.received[0]!.query.get('text'), 'hello & bye');
+  await rx.close();
+
   run.child.kill('SIGTERM');
   const { code } = await run.exited;
   assert.equal(code, 0);
+  assert.match(run.stderr(), /webhook ticket-message-created event 1 -> integration 1 POST http:\/\/127\.0\.0\.1:\d+\/hook: 200/);
   // Exactly one JSON line on stdout; one log line per call on stderr, never the key.
   assert.equal(run.stdout().trim().split('\n').length, 1);
   assert.match(run.stderr(), /GET \/api\/account 200/);

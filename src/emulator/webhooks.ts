@@ -176,7 +176,7 @@ export function createDispatcher(options: DispatcherOptions) {
     const u = new URL(job.url);
     const result = d.dropped ? 'dropped (fault)' : d.error ? `failed: ${d.error}` : String(d.status);
     options.log(
-      `webhook ${job.event.type} event ${job.event.id} -> integration ${job.integrationId} ${job.method} ${u.origin}${u.pathname}${job.duplicate ? ' (duplicate)' : ''}: ${result}`,
+      `${d.at} webhook ${job.event.type} event ${job.event.id} -> integration ${job.integrationId} ${job.method} ${u.origin}${u.pathname}${job.duplicate ? ' (duplicate)' : ''}: ${result}`,
     );
   }
 
@@ -277,7 +277,7 @@ export function createDispatcher(options: DispatcherOptions) {
           messageId: message?.id ?? null, url: u, method: integration.http?.method ?? '', headers: {}, body: null,
           error: `bad URL: ${(err as Error).message}`, at: new Date(clock.now()).toISOString(),
         });
-        options.log(`webhook ${event.type} event ${webhookEvent.id} -> integration ${integration.id}: bad URL`);
+        options.log(`${new Date(clock.now()).toISOString()} webhook ${event.type} event ${webhookEvent.id} -> integration ${integration.id}: bad URL`);
         continue;
       }
       const job: Job = {
