@@ -1,14 +1,22 @@
 // `livechat setup gorgias` on a real pseudo-terminal, through util-linux `script`.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
+import { startEmulator, type Emulator } from '../src/emulator/index.ts';
 import { BIN, tempConfigDir } from './helpers.ts';
 
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 const tmp = tempConfigDir();
-after(tmp.cleanup);
+let emu: Emulator;
+before(async () => {
+  emu = await startEmulator({ port: 0, email: 'ada@example.com', apiKey: 'pty-secret-key-aa11bb22cc33', rateLimit: false });
+});
+after(async () => {
+  await emu.close();
+  tmp.cleanup();
+});
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -32,8 +40,9 @@ interface PtyResult {
 
 /** Run the CLI on a pty; answer each prompt as it appears. */
 function runInPty(args: string[], env: NodeJS.ProcessEnv, steps: PtyStep[], timeoutMs = 20_000): Promise<PtyResult> {
-  const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm', COLUMNS: '120', LINES: '40' };
+  // A pty starts with no size; give it one, as a terminal would.
+  const command = `stty cols 120 rows 40; ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`;
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm' };
   for (const k of ['NO_COLOR', 'GORGIAS_DOMAIN', 'GORGIAS_USERNAME', 'GORGIAS_API_KEY', 'LIVECHAT_BASE_URL', 'LIVECHAT_DEBUG', 'FORCE_COLOR']) delete childEnv[k];
   Object.assign(childEnv, env);
   return new Promise((resolve, reject) => {
@@ -79,3 +88,49 @@ test('Ctrl-C at the masked key prompt exits 130 too', { skip: !hasScript && 'no 
   assert.equal(existsSync(join(dir, 'config.json')), false);
 });
 
+
+test('interactive setup: answers the prompts, checks, saves; the key is typed masked', { skip: !hasScript && 'no util-linux script' }, async () => {
+  const dir = join(tmp.dir, 'interactive');
+  const file = join(dir, 'config.json');
+  const r = await runInPty(['setup', 'gorgias'], { LIVECHAT_CONFIG_DIR: dir }, [
+    { when: /Gorgias domain/, keys: `${emu.url}\r` },
+    { when: /username/, keys: 'ada@example.com\r' },
+    { when: /API key/, keys: `${emu.apiKey}\r` },
+    { when: /webhook receiver/, keys: '\r' },
+  ]);
+  assert.equal(r.code, 0, r.screen);
+  assert.match(r.screen, /Credentials accepted/, 'the spinner ran and succeeded');
+  assert.match(r.screen, /Connected to Gorgias account emulator as Emulator Agent <ada@example\.com>/);
+  assert.match(r.screen, /livechat webhook-url/);
+  assert.ok(!r.screen.includes(emu.apiKey), 'the key never echoes');
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { domain: emu.url, username: 'ada@example.com', apiKey: emu.apiKey });
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+
+  // Again: the prompts are prefilled from the saved file; Enter everywhere keeps it all.
+  const again = await runInPty(['setup', 'gorgias'], { LIVECHAT_CONFIG_DIR: dir }, [
+    { when: /Gorgias domain/, keys: '\r' },
+    { when: /username/, keys: '\r' },
+    { when: /API key \(Enter keeps \*\*\*\*cc33\)/, keys: '\r' },
+    { when: /webhook receiver/, keys: 'https://bot.example.com/hook\r' },
+  ]);
+  assert.equal(again.code, 0, again.screen);
+  assert.match(again.screen, /Gorgias domain.*\(http:\/\/127\.0\.0\.1:\d+\)/, 'the saved domain is the default');
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), {
+    domain: emu.url,
+    username: 'ada@example.com',
+    apiKey: emu.apiKey,
+    baseUrl: 'https://bot.example.com/hook',
+  });
+});
+
+test('interactive setup with a wrong key: one error line, exit 1, nothing saved', { skip: !hasScript && 'no util-linux script' }, async () => {
+  const dir = join(tmp.dir, 'interactive-wrong');
+  const r = await runInPty(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--base-url', 'https://bot.example.com/x'], { LIVECHAT_CONFIG_DIR: dir }, [
+    { when: /API key/, keys: 'definitely-wrong-key-000\r' },
+  ]);
+  assert.equal(r.code, 1, r.screen);
+  // (the spinner's line is erased with escape codes, which stripAnsi drops, so no ^ anchor)
+  assert.equal(r.screen.match(/error: Gorgias credentials rejected \(401/g)?.length, 1);
+  assert.doesNotMatch(r.screen, /\n\s+at /);
+  assert.equal(existsSync(join(dir, 'config.json')), false);
+});

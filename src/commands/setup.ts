@@ -120,7 +120,11 @@ async function verify(answers: Answers, io: Io): Promise<{ account: Account; use
     notice: (line) => io.err(line),
     debug: debugWanted(io) ? (line) => io.err(`debug: ${line}`) : undefined,
   });
-  const spin = io.color && io.stderrIsTTY ? (await import('ora')).default({ text: `Checking the credentials with ${client.baseUrl}`, stream: process.stderr }).start() : undefined;
+  // A pty with no size reports 0 columns, and ora would then loop clearing lines.
+  const spinnable = io.color && io.stderrIsTTY && (process.stderr.columns ?? 0) > 0;
+  const spin = spinnable
+    ? (await import('ora')).default({ text: `Checking the credentials with ${client.baseUrl}`, stream: process.stderr }).start()
+    : undefined;
   try {
     const account = await client.getAccount();
     const user = await client.getCurrentUser();
