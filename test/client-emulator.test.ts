@@ -201,3 +201,37 @@ test('an unreachable host (closed port) fails at once as unreachable', async () 
   assert.equal(err.message, `cannot reach Gorgias at http://127.0.0.1:${port}/api (ECONNREFUSED)`);
   assert.deepEqual(clock.sleeps, []);
 });
+
+test('clientFromFlags: flags > env > file, notices and debug lines go to stderr, never the key', async () => {
+  const { clientFromFlags } = await import('../src/gorgias/connect.ts');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'livechat-connect-'));
+  try {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ domain: 'http://127.0.0.1:1', username: 'ada@example.com', apiKey: emu.apiKey }));
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = {
+      out: (t: string) => void out.push(t),
+      err: (t: string) => void err.push(t),
+      stdoutIsTTY: false,
+      stderrIsTTY: false,
+      stdinIsTTY: false,
+      color: false,
+      env: { LIVECHAT_CONFIG_DIR: dir, GORGIAS_DOMAIN: 'http://127.0.0.1:2' },
+    };
+    const c = await clientFromFlags({ domain: emu.url }, io, { debug: true, clock: recordingClock() });
+    assert.equal(c.baseUrl, `${emu.url}/api`, 'the flag wins over env and file');
+    emu.faults.rateLimitStorm(1, 1);
+    assert.equal((await c.getCurrentUser()).email, 'ada@example.com', 'username and key from the file');
+    assert.ok(err.includes('Gorgias rate limit reached; retrying in 1s (1/3)'));
+    assert.ok(err.some((l) => /^debug: GET \/api\/users\/0 200 \d+ms$/.test(l)));
+    assert.ok(!err.join('\n').includes(emu.apiKey));
+    const fromEnv = await clientFromFlags({}, io);
+    assert.equal(fromEnv.baseUrl, 'http://127.0.0.1:2/api', 'env wins over file');
+    await assert.rejects(clientFromFlags({}, { ...io, env: { LIVECHAT_CONFIG_DIR: join(dir, 'none') } }), /missing --domain \(or GORGIAS_DOMAIN\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
