@@ -87,7 +87,7 @@ export async function macroCreate(opts: MacroCreateOptions, io: Io): Promise<voi
   let line: string;
   if (ours.length === 0) {
     macro = await client.createMacro(desired);
-    line = `${c.green('created')} macro ${summary(macro)}: ${oneLine(responseText(macro))}`;
+    line = `${c.green('created')} macro ${summary(macro)}: ${oneLine(responseText(macro), 500)}`;
   } else {
     const existing = ours[0];
     const patch = macroUpdate(existing, desired);
@@ -96,7 +96,7 @@ export async function macroCreate(opts: MacroCreateOptions, io: Io): Promise<voi
       line = `macro ${summary(macro)} already exists and matches; nothing changed`;
     } else if (opts.update) {
       macro = await client.updateMacro(existing.id, patch);
-      line = `${c.green('updated')} macro ${summary(macro)}: ${oneLine(responseText(macro))}`;
+      line = `${c.green('updated')} macro ${summary(macro)}: ${oneLine(responseText(macro), 500)}`;
     } else {
       macro = existing;
       line = `macro ${summary(macro)} already exists; nothing changed (it differs from --name/--text: add --update to make it match)`;
