@@ -1,6 +1,99 @@
-import { LivechatError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { LivechatError, usageError } from '../errors.js';
+import type { Io } from '../io.js';
+import { realClock } from '../session/clock.js';
+import { BUILT_IN, parseScenario, type Scenario } from '../simulator/scenario.js';
+import { elapsed, formatLine, jsonLine, type Actor, type LineStyle } from '../simulator/timeline.js';
+import { paint } from '../style.js';
 
-export async function simulate(..._args: unknown[]): Promise<void> {
-  throw new LivechatError('not implemented yet');
+export interface SimulateOptions {
+  scenario?: string;
+  timeout?: string;
+  faults?: boolean;
+  sessions?: string;
+  concurrency?: string;
+  seed?: string;
+  json?: boolean;
 }
 
+/** Pure: `--timeout` in minutes (decimals allowed) to ms. */
+export function parseTimeoutMinutes(raw: string | undefined): number {
+  const minutes = Number(raw ?? '30');
+  if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 24 * 60) {
+    throw usageError(`--timeout must be a number of minutes between 0 and 1440, got "${raw}"`);
+  }
+  return Math.round(minutes * 60_000);
+}
+
+/** `all`, `handoff`, `expiry`, or a scenario JSON file. */
+export function loadScenarios(ref: string | undefined, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Scenario[] {
+  const name = ref ?? 'all';
+  if (name === 'all') return [BUILT_IN.handoff, BUILT_IN.expiry];
+  if (name === 'handoff' || name === 'expiry') return [BUILT_IN[name]];
+  let text: string;
+  try {
+    text = readFile(name);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw usageError(`--scenario: "${name}" is not handoff, expiry or all, and cannot be read as a file (${code ?? (err as Error).message})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw usageError(`scenario ${name} is not valid JSON (${(err as Error).message})`);
+  }
+  return [parseScenario(data, name)];
+}
+
+function lineStyle(io: Io): LineStyle {
+  const c = paint(io);
+  const colours: Record<Actor, (s: string) => string> = {
+    user: c.cyan,
+    bot: c.magenta,
+    bridge: c.blue,
+    gorgias: c.yellow,
+    agent: c.green,
+  };
+  return { dim: c.dim, actor: (a, s) => colours[a](s), button: c.bold };
+}
+
+export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
+  const timeoutMs = parseTimeoutMinutes(opts.timeout);
+  const scenarios = loadScenarios(opts.scenario);
+  const { runSimulation } = await import('../simulator/run.js');
+  const style = lineStyle(io);
+  const c = paint(io);
+  let scenarioStart = 0;
+  const wallStart = realClock.now();
+
+  const result = await runSimulation({
+    scenarios,
+    timeoutMs,
+    onScenario(s, at) {
+      scenarioStart = at;
+      if (!opts.json) io.out(`\n${c.bold(`── scenario: ${s.name} (${s.conversation}) ──`)}`);
+    },
+    onEntry(e) {
+      if (opts.json) io.out(jsonLine(e));
+      else if (e.scenario === 'setup') io.out(`${c.dim('setup')}      ${style.actor(e.from, `${e.from} → ${e.to}`.padEnd(28))} ${e.detail ?? ''}`);
+      else io.out(formatLine(e, scenarioStart, style));
+    },
+  });
+
+  const wallMs = Math.max(1, realClock.now() - wallStart);
+  const speedup = Math.round(result.simulatedMs / wallMs);
+  if (opts.json) {
+    io.out(JSON.stringify({ kind: 'summary', ok: result.ok, checks: result.checks, simulated_ms: result.simulatedMs, wall_ms: wallMs, speedup }));
+  } else {
+    io.out('');
+    for (const check of result.checks) {
+      io.out(`${check.ok ? c.green('✓') : c.red('✗')} ${check.name}: ${check.detail}`);
+    }
+    io.out(`\n${result.ok ? c.green('all checks passed') : c.red('checks failed')}: ${elapsed(result.simulatedMs).slice(1)} simulated in ${(wallMs / 1000).toFixed(2)} s (${speedup}x)`);
+  }
+  if (!result.ok) {
+    const failed = result.checks.filter((x) => !x.ok).map((x) => x.name);
+    throw new LivechatError(`simulation failed: ${failed.join(', ')}`, { kind: 'check_failed' });
+  }
+}

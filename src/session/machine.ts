@@ -1,10 +1,10 @@
 // The lifecycle of one conversation, as a pure function: (state, input, now) -> (state, decisions).
 // No I/O, no clock: the manager feeds `now` and carries the decisions out. See
 // ../shared/reference/lifecycle.md for the rules this encodes.
-import { END_BUTTON_TITLE, SESSION_END, SESSION_EXPIRED, SESSION_START } from './payloads.js';
+import { END_BUTTON_TITLE, SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from './payloads.js';
 import type { AgentWebhook, BotInput, EndReason, HelpdeskMessage, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
 
-export const SESSION_FAILED = 'LIVECHAT_SESSION_FAILED';
+export { SESSION_FAILED };
 /** What the user reads when Gorgias cannot be reached for the hand-off or a message. */
 export const FAILED_TEXT = 'Sorry, we could not reach an agent right now. You are back with the assistant.';
 export const DEFAULT_HISTORY_SIZE = 10;

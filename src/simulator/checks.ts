@@ -1,17 +1,19 @@
 // The lifecycle rules, checked from what actually passed (the timeline), not from engine state.
-import { SESSION_END, SESSION_EXPIRED, SESSION_START } from '../session/payloads.js';
+import { SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from '../session/payloads.js';
 import type { Check, TimelineEntry } from './timeline.js';
 
 interface Session {
   conversation: string;
   startIndex: number;
   endIndex?: number;
-  ends: Array<{ how: 'ended' | 'expired'; index: number }>;
+  ends: Array<{ how: 'ended' | 'expired' | 'failed'; index: number }>;
 }
 
 const isUserIn = (e: TimelineEntry) => e.from === 'user' && e.to === 'bridge';
 const isToBot = (e: TimelineEntry) => e.from === 'bridge' && e.to === 'bot';
 const isExpiredEvent = (e: TimelineEntry) => isToBot(e) && e.kind === 'event' && e.payload === SESSION_EXPIRED;
+/** Gorgias could not take the hand-off: the engine gives the user back to the bot. */
+const isFailedEvent = (e: TimelineEntry) => isToBot(e) && e.kind === 'event' && e.payload === SESSION_FAILED;
 const isAgentSend = (e: TimelineEntry) => e.from === 'agent' && e.to === 'gorgias' && e.kind === 'message';
 const isRelay = (e: TimelineEntry) => e.from === 'bridge' && e.to === 'user' && e.kind === 'message';
 
@@ -39,7 +41,7 @@ export function sessionsOf(entries: TimelineEntry[]): Session[] {
       all.push(s);
       return;
     }
-    const end = isUserIn(e) && e.kind === 'payload' && e.payload === SESSION_END ? 'ended' : isExpiredEvent(e) ? 'expired' : undefined;
+    const end = isUserIn(e) && e.kind === 'payload' && e.payload === SESSION_END ? 'ended' : isExpiredEvent(e) ? 'expired' : isFailedEvent(e) ? 'failed' : undefined;
     if (!end) return;
     // An EXPIRED after the session closed still counts against the last session: "never both".
     const target = current ?? [...all].reverse().find((s) => s.conversation === e.conversation);

@@ -39,8 +39,10 @@ export function direction(e: Pick<TimelineEntry, 'from' | 'to' | 'kind'>): strin
   return `${e.from} → ${e.to}${e.kind === 'webhook' ? ' (webhook)' : ''}`;
 }
 
-function quote(text: string): string {
-  return JSON.stringify(text);
+/** Human lines show one line of text at most; `--json` keeps it whole. */
+function quote(text: string, max = 100): string {
+  const q = JSON.stringify(text);
+  return q.length > max ? `${q.slice(0, max - 2)}…"` : q;
 }
 
 /** The "what passed" column. */
