@@ -1,0 +1,121 @@
+// `livechat simulate` end to end: spawn the CLI, read the JSON lines, assert the lifecycle itself.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { runCli, tempConfigDir } from './helpers.ts';
+
+interface Line {
+  t?: string;
+  scenario?: string;
+  conversation?: string;
+  from?: string;
+  to?: string;
+  kind: string;
+  text?: string;
+  payload?: string;
+  buttons?: Array<{ title: string; payload: string }>;
+  ok?: boolean;
+  checks?: Array<{ name: string; ok: boolean; detail: string }>;
+}
+
+const tmp = tempConfigDir();
+after(tmp.cleanup);
+
+function parseLines(stdout: string): Line[] {
+  return stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+}
+
+const is = (l: Line, from: string, to: string, kind?: string) => l.from === from && l.to === to && (!kind || l.kind === kind);
+
+test('simulate --json plays handoff and expiry; the lifecycle holds line by line', async () => {
+  const r = await runCli(['simulate', '--json'], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = parseLines(r.stdout);
+  const summary = lines.at(-1)!;
+  assert.equal(summary.kind, 'summary');
+  assert.equal(summary.ok, true);
+  for (const l of lines.slice(0, -1)) {
+    assert.ok(l.t && !Number.isNaN(Date.parse(l.t)), `t is an ISO time: ${JSON.stringify(l)}`);
+    assert.ok(['user', 'bot', 'bridge', 'gorgias', 'agent'].includes(l.from!) && ['user', 'bot', 'bridge', 'gorgias', 'agent'].includes(l.to!));
+    assert.ok(['message', 'payload', 'event', 'webhook', 'api'].includes(l.kind));
+  }
+
+  // handoff
+  const h = lines.filter((l) => l.conversation === 'conv-handoff');
+  const start = h.findIndex((l) => is(l, 'user', 'bridge', 'payload') && l.payload === 'LIVECHAT_SESSION_START');
+  const end = h.findIndex((l) => is(l, 'user', 'bridge', 'payload') && l.payload === 'LIVECHAT_SESSION_END');
+  assert.ok(start > 0 && end > start, 'session started then ended');
+  assert.ok(h.slice(0, start).some((l) => is(l, 'bridge', 'bot', 'message')), 'the bot heard the user before the hand-off');
+  const during = h.slice(start + 1, end);
+  assert.deepEqual(during.filter((l) => is(l, 'bridge', 'bot')), [], 'the bot is muted during the session');
+  assert.ok(during.some((l) => is(l, 'bridge', 'gorgias', 'api')), 'user messages went to Gorgias');
+  const userMsgs = during.filter((l) => is(l, 'user', 'bridge', 'message')).map((l) => l.text);
+  assert.deepEqual(userMsgs, ['I need a human, please', 'Thanks! It was due on Monday & is still not here']);
+  const agentSent = during.filter((l) => is(l, 'agent', 'gorgias', 'message')).map((l) => l.text);
+  const relayed = during.filter((l) => is(l, 'bridge', 'user', 'message'));
+  assert.equal(agentSent.length, 3);
+  assert.equal(relayed.length, 3, 'each agent message reached the user once');
+  assert.equal(relayed[0]!.text, agentSent[0]);
+  const signoff = relayed[2]!;
+  assert.doesNotMatch(signoff.text!, /LIVECHAT_SESSION_END/, 'the token is removed from the text');
+  assert.deepEqual(signoff.buttons, [{ title: 'End chat', payload: 'LIVECHAT_SESSION_END' }]);
+  assert.ok(during.some((l) => is(l, 'gorgias', 'bridge', 'webhook')), 'agent messages came in through the webhook');
+  const after = h.slice(end + 1);
+  const backToBot = after.find((l) => is(l, 'user', 'bridge', 'message'));
+  assert.equal(backToBot?.text, 'Back to the bot?');
+  assert.ok(after.some((l) => is(l, 'bridge', 'bot', 'message') && l.text === 'Back to the bot?'), 'the next message reaches the bot');
+
+  // expiry
+  const x = lines.filter((l) => l.conversation === 'conv-expiry');
+  const expired = x.filter((l) => is(l, 'bridge', 'bot', 'event') && l.payload === 'LIVECHAT_SESSION_EXPIRED');
+  assert.equal(expired.length, 1, 'the bot gets LIVECHAT_SESSION_EXPIRED once');
+  const lastAgent = x.filter((l) => is(l, 'bridge', 'user', 'message')).at(-1)!;
+  assert.equal(Date.parse(expired[0]!.t!) - Date.parse(lastAgent.t!), 30 * 60_000, 'expiry 30 simulated minutes after the last message');
+  const late = x.slice(x.indexOf(expired[0]!) + 1).find((l) => is(l, 'user', 'bridge', 'message'));
+  assert.ok(x.some((l) => is(l, 'bridge', 'bot', 'message') && l.text === late?.text), 'the next user message reaches the bot');
+
+  assert.deepEqual(summary.checks!.filter((c) => !c.ok), []);
+  assert.ok(summary.checks!.length >= 5);
+});
+
+test('simulate --timeout changes the expiry', async () => {
+  const r = await runCli(['simulate', '--scenario', 'expiry', '--timeout', '5', '--json'], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = parseLines(r.stdout);
+  const expired = lines.find((l) => l.payload === 'LIVECHAT_SESSION_EXPIRED')!;
+  const lastAgent = lines.filter((l) => is(l, 'bridge', 'user', 'message')).at(-1)!;
+  assert.equal(Date.parse(expired.t!) - Date.parse(lastAgent.t!), 5 * 60_000);
+});
+
+test('simulate plays a scenario file, and the human timeline shows times, arrows and buttons', async () => {
+  const r = await runCli(['simulate', '--scenario', join(import.meta.dirname, '..', 'examples', 'scenario.json')], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\+00:00:20  user → bridge\s+"I want a refund"$/m);
+  assert.match(r.stdout, /gorgias → bridge \(webhook\)/);
+  assert.match(r.stdout, /bridge → user\s+"You're welcome. Anything else\?" \[End chat\]$/m);
+  assert.match(r.stdout, /payload LIVECHAT_SESSION_END \(pressed \[End chat\]\)/);
+  assert.match(r.stdout, /all checks passed/);
+  assert.doesNotMatch(r.stdout, /\x1b\[/, 'no colour when piped');
+});
+
+test('a scenario whose checks fail exits 1 and names the failed check', async () => {
+  const file = join(tmp.dir, '..', 'open.json');
+  // The user presses a button that was never shown.
+  writeFileSync(file, JSON.stringify({ steps: [{ payload: 'LIVECHAT_SESSION_START' }, { press: 'End chat' }] }));
+  const r = await runCli(['simulate', '--scenario', file, '--json'], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  assert.equal(r.code, 1);
+  const summary = parseLines(r.stdout).at(-1)!;
+  assert.equal(summary.ok, false);
+  assert.deepEqual(summary.checks!.filter((c) => !c.ok).map((c) => c.name), ['scenario steps ran']);
+  assert.match(r.stderr, /^error: simulation failed: scenario steps ran$/m);
+});
+
+test('a broken scenario file is a usage error naming the step', async () => {
+  const file = join(tmp.dir, '..', 'bad.json');
+  writeFileSync(file, JSON.stringify({ steps: [{ user: 'hi' }, { wait: 'soon' }] }));
+  const r = await runCli(['simulate', '--scenario', file]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /step 2: "wait" must be minutes/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
