@@ -30,12 +30,14 @@ export function describeError(err: unknown, debug: boolean): Reported {
 
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug') || Boolean(process.env.LIVECHAT_DEBUG);
-  // Ctrl-C outside a prompt: leave quietly with the conventional code.
-  // Long-running commands (emulator, simulate) install their own handlers first.
-  process.once('SIGINT', () => {
+  // Ctrl-C outside a prompt: leave quietly with the conventional code, unless a long-running
+  // command (the emulator) has taken Ctrl-C over with its own listener.
+  const onInterrupt = (): void => {
+    if (process.listenerCount('SIGINT') > 1) return;
     process.stderr.write('\n');
     process.exit(EXIT.interrupted);
-  });
+  };
+  process.on('SIGINT', onInterrupt);
   try {
     const { run } = await import('./cli.js');
     await run(argv);

@@ -43,8 +43,7 @@ export function parseEmulatorOptions(opts: EmulatorCommandOptions): ParsedEmulat
 
 /** Which signal ended the run; resolves once. */
 function untilSignal(): Promise<NodeJS.Signals> {
-  // main.ts exits 130 on SIGINT; this command owns Ctrl-C and stops cleanly with 0 instead.
-  process.removeAllListeners('SIGINT');
+  // This command owns Ctrl-C (main.ts steps aside while another SIGINT listener exists) and stops with 0.
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.off('SIGINT', stop);
