@@ -168,7 +168,11 @@ test('after --rotate-token, status reports a stale token until install updates i
   const rot = await cli(['webhook-url', '--rotate-token']);
   assert.equal(rot.code, 0);
   assert.notEqual(token(), old);
-  assertCheckFailed(await cli(['webhook', 'status']), /stale token/);
+  const stale = await cli(['webhook', 'status']);
+  assertCheckFailed(stale, /stale token/);
+  assert.match(stale.stderr, /fix: `livechat webhook install`/);
+  assert.match(stale.stdout, /ours !! #\d+ Livechat bridge/);
+  assert.ok(!stale.stdout.includes(old) && !stale.stdout.includes(token()), 'tokens are masked');
   const upd = await cli(['webhook', 'install', '--yes']);
   assert.equal(upd.code, 0, upd.stderr);
   assert.equal(ours().length, 1);

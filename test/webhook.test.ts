@@ -6,6 +6,7 @@ import {
   classifyIntegration,
   desiredIntegration,
   integrationDifferences,
+  maskUrlToken,
   statusReport,
   tokenOf,
 } from '../src/webhook/integration.ts';
@@ -108,4 +109,13 @@ test('statusReport: ok, missing, several, stale, no token', () => {
 
   const nonHttp = statusReport([existing({ type: 'email' })], cfg);
   assert.equal(nonHttp.integrations.length, 0);
+});
+
+test('maskUrlToken hides any token, old or new', () => {
+  const url = webhookUrlTemplate(BASE, TOKEN);
+  const masked = maskUrlToken(url);
+  assert.ok(!masked.includes(TOKEN));
+  assert.ok(masked.endsWith('&token=****aaaa'));
+  assert.ok(masked.startsWith(`${BASE}?external_id={{ticket.external_id}}&`));
+  assert.equal(maskUrlToken('https://x.example.com/h?a=1'), 'https://x.example.com/h?a=1');
 });

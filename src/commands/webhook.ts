@@ -3,13 +3,13 @@ import { LivechatError, usageError } from '../errors.js';
 import type { Integration } from '../gorgias/types.js';
 import { canPrompt, printJson, type Io } from '../io.js';
 import { collectAll } from '../macro/progress.js';
-import { redact } from '../mask.js';
 import { paint } from '../style.js';
 import {
   classifyIntegration,
   desiredIntegration,
   integrationDifferences,
   integrationUpdate,
+  maskUrlToken,
   statusReport,
 } from '../webhook/integration.js';
 import { webhookSettings } from '../webhook/settings.js';
@@ -31,8 +31,8 @@ async function connect(flags: GorgiasFlags, io: Io) {
   return clientFromFlags(flags, io);
 }
 
-function describe(i: Integration, token: string | undefined): string {
-  return `#${i.id} "${i.name}" -> ${redact(i.http?.url ?? '(no URL)', [token])}`;
+function describe(i: Integration): string {
+  return `#${i.id} "${i.name}" -> ${maskUrlToken(i.http?.url ?? '(no URL)')}`;
 }
 
 async function confirmUpdate(io: Io, question: string): Promise<boolean> {
@@ -61,7 +61,7 @@ export async function webhookInstall(opts: WebhookInstallOptions, io: Io): Promi
     io.err(`warning: ${ok.length + stale.length} HTTP integrations call ${s.baseUrl}; keep one (see \`livechat webhook status\`)`);
   }
   if (ok.length > 0) {
-    done('unchanged', ok[0], `${c.green('ok')}: integration ${describe(ok[0], token)} is already right; nothing changed`);
+    done('unchanged', ok[0], `${c.green('ok')}: integration ${describe(ok[0])} is already right; nothing changed`);
     return;
   }
   if (stale.length > 0) {
@@ -71,18 +71,18 @@ export async function webhookInstall(opts: WebhookInstallOptions, io: Io): Promi
       if (!canPrompt(io)) {
         throw usageError(`integration #${target.id} needs an update (${diffs.join('; ')}); pass --yes to update it without asking`);
       }
-      io.err(`integration ${describe(target, token)} differs:`);
+      io.err(`integration ${describe(target)} differs:`);
       for (const d of diffs) io.err(`  - ${d}`);
       if (!(await confirmUpdate(io, `Update integration #${target.id}?`))) {
         throw new LivechatError('cancelled; nothing changed', { kind: 'cancelled' });
       }
     }
     const updated = await client.updateIntegration(target.id, integrationUpdate(target, desired));
-    done('updated', updated, `${c.green('updated')} integration ${describe(updated, token)} (${diffs.join('; ')})`);
+    done('updated', updated, `${c.green('updated')} integration ${describe(updated)} (${diffs.join('; ')})`);
     return;
   }
   const created = await client.createIntegration(desired);
-  done('created', created, `${c.green('created')} integration ${describe(created, token)}, event ${WEBHOOK_EVENT}, POST JSON`);
+  done('created', created, `${c.green('created')} integration ${describe(created)}, event ${WEBHOOK_EVENT}, POST JSON`);
 }
 
 export async function webhookStatus(opts: GorgiasFlags, io: Io): Promise<void> {
@@ -90,14 +90,13 @@ export async function webhookStatus(opts: GorgiasFlags, io: Io): Promise<void> {
   const client = await connect(opts, io);
   const all = await collectAll(io, 'Reading integrations', client.listIntegrations());
   const report = statusReport(all, { baseUrl: s.baseUrl, token: s.token });
-  const safe = (t: string) => redact(t, [s.token]);
   if (opts.json) {
     printJson(io, {
       ok: report.ok,
       base_url: s.baseUrl,
       event: WEBHOOK_EVENT,
       problems: report.problems,
-      integrations: report.integrations.map((e) => ({ ...e, url: safe(e.url), ours: e.class !== 'other' })),
+      integrations: report.integrations.map((e) => ({ ...e, url: maskUrlToken(e.url), ours: e.class !== 'other' })),
     });
   } else {
     const c = paint(io);
@@ -105,14 +104,14 @@ export async function webhookStatus(opts: GorgiasFlags, io: Io): Promise<void> {
     for (const e of report.integrations) {
       const mark = e.class === 'other' ? '      ' : e.class === 'ours-ok' ? c.green('ours ok') : c.red('ours !!');
       const state = e.active ? '' : ' (deactivated)';
-      io.out(`${mark.padEnd(7)} #${e.id} ${e.name}${state}  [${e.events.join(', ') || 'no events'}]  ${safe(e.url)}`);
+      io.out(`${mark.padEnd(7)} #${e.id} ${e.name}${state}  [${e.events.join(', ') || 'no events'}]  ${maskUrlToken(e.url)}`);
     }
     if (report.ok) io.out(c.green(`all right: one integration sends ${WEBHOOK_EVENT} to ${s.baseUrl}`));
   }
   if (!report.ok) {
     throw new LivechatError(`webhook check failed (${report.problems.length} problem${report.problems.length === 1 ? '' : 's'})`, {
       kind: 'check_failed',
-      details: report.problems,
+      details: [...report.problems, 'fix: `livechat webhook install` (with --yes in scripts) creates or updates the integration'],
     });
   }
 }

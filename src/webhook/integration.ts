@@ -1,6 +1,7 @@
 // What our Gorgias HTTP integration must look like, and how an existing one compares.
 // Pure functions: `webhook install` and `webhook status` do the talking.
 import type { Integration, IntegrationTrigger, NewIntegration } from '../gorgias/types.js';
+import { maskSecret } from '../mask.js';
 import { WEBHOOK_EVENT, webhookUrlTemplate } from './template.js';
 
 export const INTEGRATION_NAME = 'Livechat bridge';
@@ -35,6 +36,11 @@ function urlParams(url: string): Array<[string, string]> {
   return i === -1 ? [] : [...new URLSearchParams(url.slice(i + 1))];
 }
 
+/** The URL with any token in it masked, for human output. */
+export function maskUrlToken(url: string): string {
+  return url.replace(/([?&]token=)([^&#]*)/g, (_m, key: string, value: string) => key + maskSecret(value));
+}
+
 export function tokenOf(url: string): string | undefined {
   return urlParams(url).find(([k]) => k === 'token')?.[1];
 }
@@ -66,7 +72,7 @@ export function integrationDifferences(existing: Integration, desired: NewIntegr
     const have = tokenOf(http.url);
     const want = tokenOf(desired.http.url);
     if (have === undefined) diffs.push('its URL carries no token');
-    else if (have !== want) diffs.push('stale token: its URL carries an old token (run `livechat webhook install`)');
+    else if (have !== want) diffs.push('stale token: its URL carries an old token');
     const withoutToken = (u: string) =>
       JSON.stringify(urlParams(u).filter(([k]) => k !== 'token'));
     if (withoutToken(http.url) !== withoutToken(desired.http.url)) {
