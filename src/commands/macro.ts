@@ -3,11 +3,11 @@ import { LivechatError, usageError } from '../errors.js';
 import type { GorgiasClient } from '../gorgias/client.js';
 import type { Macro } from '../gorgias/types.js';
 import { canPrompt, printJson, type Io } from '../io.js';
+import { applySignoffPlan, planSignoffMacro } from '../macro/ensure.js';
 import { collectAll } from '../macro/progress.js';
 import {
   carriesToken,
   DEFAULT_MACRO_NAME,
-  macroUpdate,
   resolveMacroRef,
   responseText,
   signoffMacroBody,
@@ -79,29 +79,16 @@ export async function macroCreate(opts: MacroCreateOptions, io: Io): Promise<voi
   const desired = signoffMacroBody(opts.name ?? DEFAULT_MACRO_NAME, text);
   if (added) io.err(`note: ${SESSION_END} added at the end of --text; the user gets an "End chat" button for it`);
   const client = await connect(opts, io);
-  const ours = (await allMacros(client, io)).filter(carriesToken);
+  const plan = planSignoffMacro(await allMacros(client, io), desired, Boolean(opts.update));
   const c = paint(io);
-  if (ours.length > 1) io.err(`warning: ${ours.length} macros carry ${SESSION_END}: ${ours.map((m) => `#${m.id}`).join(', ')}`);
-
-  let macro: Macro;
-  let line: string;
-  if (ours.length === 0) {
-    macro = await client.createMacro(desired);
-    line = `${c.green('created')} macro ${summary(macro)}: ${oneLine(responseText(macro), 500)}`;
-  } else {
-    const existing = ours[0];
-    const patch = macroUpdate(existing, desired);
-    if (!patch) {
-      macro = existing;
-      line = `macro ${summary(macro)} already exists and matches; nothing changed`;
-    } else if (opts.update) {
-      macro = await client.updateMacro(existing.id, patch);
-      line = `${c.green('updated')} macro ${summary(macro)}: ${oneLine(responseText(macro), 500)}`;
-    } else {
-      macro = existing;
-      line = `macro ${summary(macro)} already exists; nothing changed (it differs from --name/--text: add --update to make it match)`;
-    }
-  }
+  if (plan.ours.length > 1) io.err(`warning: ${plan.ours.length} macros carry ${SESSION_END}: ${plan.ours.map((m) => `#${m.id}`).join(', ')}`);
+  const macro = await applySignoffPlan(client, plan, desired);
+  const line = {
+    create: `${c.green('created')} macro ${summary(macro)}: ${oneLine(responseText(macro), 500)}`,
+    update: `${c.green('updated')} macro ${summary(macro)}: ${oneLine(responseText(macro), 500)}`,
+    unchanged: `macro ${summary(macro)} already exists and matches; nothing changed`,
+    differs: `macro ${summary(macro)} already exists; nothing changed (it differs from --name/--text: add --update to make it match)`,
+  }[plan.action];
   if (opts.json) printJson(io, macro);
   else io.out(line);
 }

@@ -4,14 +4,8 @@ import type { Integration } from '../gorgias/types.js';
 import { canPrompt, printJson, type Io } from '../io.js';
 import { collectAll } from '../macro/progress.js';
 import { paint } from '../style.js';
-import {
-  classifyIntegration,
-  desiredIntegration,
-  integrationDifferences,
-  integrationUpdate,
-  maskUrlToken,
-  statusReport,
-} from '../webhook/integration.js';
+import { desiredIntegration, maskUrlToken, statusReport } from '../webhook/integration.js';
+import { applyInstall, planInstall } from '../webhook/install.js';
 import { webhookSettings } from '../webhook/settings.js';
 import { WEBHOOK_EVENT } from '../webhook/template.js';
 
@@ -47,42 +41,29 @@ export async function webhookInstall(opts: WebhookInstallOptions, io: Io): Promi
   if (s.tokenChanged) io.err('created a new webhook token and saved it in the config');
   const desired = desiredIntegration(s.baseUrl, token);
   const client = await connect(opts, io);
-  const all = await collectAll(io, 'Reading integrations', client.listIntegrations());
-  const ok = all.filter((i) => classifyIntegration(i, desired) === 'ours-ok');
-  const stale = all.filter((i) => classifyIntegration(i, desired) === 'ours-stale');
+  const plan = planInstall(await collectAll(io, 'Reading integrations', client.listIntegrations()), desired);
   const c = paint(io);
 
-  const done = (action: 'created' | 'updated' | 'unchanged', integration: Integration, line: string): void => {
-    if (opts.json) printJson(io, { action, integration });
-    else io.out(line);
-  };
-
-  if (ok.length + stale.length > 1) {
-    io.err(`warning: ${ok.length + stale.length} HTTP integrations call ${s.baseUrl}; keep one (see \`livechat webhook status\`)`);
+  if (plan.ours > 1) {
+    io.err(`warning: ${plan.ours} HTTP integrations call ${s.baseUrl}; keep one (see \`livechat webhook status\`)`);
   }
-  if (ok.length > 0) {
-    done('unchanged', ok[0], `${c.green('ok')}: integration ${describe(ok[0])} is already right; nothing changed`);
-    return;
-  }
-  if (stale.length > 0) {
-    const target = stale[0];
-    const diffs = integrationDifferences(target, desired);
-    if (!opts.yes) {
-      if (!canPrompt(io)) {
-        throw usageError(`integration #${target.id} needs an update (${diffs.join('; ')}); pass --yes to update it without asking`);
-      }
-      io.err(`integration ${describe(target)} differs:`);
-      for (const d of diffs) io.err(`  - ${d}`);
-      if (!(await confirmUpdate(io, `Update integration #${target.id}?`))) {
-        throw new LivechatError('cancelled; nothing changed', { kind: 'cancelled' });
-      }
+  if (plan.action === 'update' && !opts.yes) {
+    const { integration: target, differences } = plan;
+    if (!canPrompt(io)) {
+      throw usageError(`integration #${target.id} needs an update (${differences.join('; ')}); pass --yes to update it without asking`);
     }
-    const updated = await client.updateIntegration(target.id, integrationUpdate(target, desired));
-    done('updated', updated, `${c.green('updated')} integration ${describe(updated)} (${diffs.join('; ')})`);
-    return;
+    io.err(`integration ${describe(target)} differs:`);
+    for (const d of differences) io.err(`  - ${d}`);
+    if (!(await confirmUpdate(io, `Update integration #${target.id}?`))) {
+      throw new LivechatError('cancelled; nothing changed', { kind: 'cancelled' });
+    }
   }
-  const created = await client.createIntegration(desired);
-  done('created', created, `${c.green('created')} integration ${describe(created)}, event ${WEBHOOK_EVENT}, POST JSON`);
+  const { action, integration } = await applyInstall(client, plan, desired);
+  if (opts.json) printJson(io, { action, integration });
+  else if (action === 'unchanged') io.out(`${c.green('ok')}: integration ${describe(integration)} is already right; nothing changed`);
+  else if (action === 'updated' && plan.action === 'update') {
+    io.out(`${c.green('updated')} integration ${describe(integration)} (${plan.differences.join('; ')})`);
+  } else io.out(`${c.green('created')} integration ${describe(integration)}, event ${WEBHOOK_EVENT}, POST JSON`);
 }
 
 export async function webhookStatus(opts: GorgiasFlags, io: Io): Promise<void> {
