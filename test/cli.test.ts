@@ -33,3 +33,18 @@ test('an unknown flag exits 2', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown option '--bogus'/);
 });
+
+test('a group without its subcommand prints its help on stderr and exits 2', async () => {
+  const r = await runCli(['macro']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Usage: livechat macro/);
+  assert.equal(r.stdout, '');
+});
+
+test('`help <command>` and `<command> --help` exit 0 with the help on stdout', async () => {
+  for (const args of [['help', 'simulate'], ['simulate', '--help']]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Usage: livechat simulate/);
+  }
+});
