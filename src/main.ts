@@ -18,9 +18,8 @@ export function describeError(err: unknown, debug: boolean): Reported {
   if (e?.name === 'ExitPromptError' || e?.name === 'AbortPromptError') return { lines: [], exitCode: EXIT.interrupted };
   // commander (exitOverride): help and version are not errors; it already printed its message.
   if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
-    // 'commander.help' is help shown because a subcommand is missing: a usage error.
-    const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version';
-    return { lines: [], exitCode: ok ? EXIT.ok : EXIT.usage };
+    // Help asked for (exitCode 0) is fine; help shown because a subcommand is missing is a usage error.
+    return { lines: [], exitCode: e.exitCode === 0 ? EXIT.ok : EXIT.usage };
   }
   const message = e?.message ? String(e.message).split('\n')[0] : String(err);
   const lines = [`error: ${message}`];
