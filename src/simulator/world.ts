@@ -1,0 +1,201 @@
+// The simulated world: the real session engine, our webhook receiver and the Gorgias emulator
+// over real HTTP on loopback, a scripted bot, and a FakeClock. Everything that passes is recorded
+// as a timeline entry. Shared by the scenario run and the load run.
+import { startEmulator, type Emulator } from '../emulator/index.js';
+import { createGorgiasClient } from '../gorgias/client.js';
+import { applySignoffPlan, planSignoffMacro } from '../macro/ensure.js';
+import { DEFAULT_MACRO_NAME, DEFAULT_SIGNOFF, responseText, signoffMacroBody } from '../macro/signoff.js';
+import { createReceiver, listenReceiver, type RunningReceiver } from '../receiver/index.js';
+import { FakeClock, realClock } from '../session/clock.js';
+import { gorgiasHelpdesk } from '../session/helpdesk.js';
+import { createSessionManager, type BotInput, type SessionManager, type SessionManagerOptions, type UserOutput } from '../session/manager.js';
+import { SESSION_EXPIRED, SESSION_START } from '../session/payloads.js';
+import { desiredIntegration } from '../webhook/integration.js';
+import { applyInstall, planInstall } from '../webhook/install.js';
+import { newWebhookToken } from '../webhook/token.js';
+import type { Button, TimelineEntry } from './timeline.js';
+
+export const SIM_START = Date.UTC(2026, 0, 5, 9, 0, 0);
+
+/** The small scripted bot: answers the user and offers the human hand-off. */
+export function botReply(input: BotInput): UserOutput | undefined {
+  if (input.kind === 'event') {
+    return input.event === SESSION_EXPIRED
+      ? { text: 'Our agents seem to be away. Is there anything else I can help you with?' }
+      : { text: 'I could not reach an agent. Is there anything else I can help you with?' };
+  }
+  if (input.kind === 'payload') return { text: 'Welcome back! How can I help?' };
+  return {
+    text: `Bot here: I can track orders and answer FAQs. You said "${input.text}".`,
+    buttons: [{ title: 'Talk to a human', payload: SESSION_START }],
+  };
+}
+
+export type Recorded = Omit<TimelineEntry, 'at' | 'scenario'>;
+
+export interface WorldOptions {
+  timeoutMs: number;
+  /** Called for every entry as it happens. */
+  onEntry?: (entry: TimelineEntry) => void;
+  /** Keep the entries (the checks need them). */
+  keepEntries?: boolean;
+  /** Called whenever the bridge shows the user something (relay latency in load runs). */
+  onUserOutput?: (conversation: string, out: UserOutput) => void;
+  /** Engine options for fault runs: retries, catch-up. */
+  engine?: Partial<Pick<SessionManagerOptions, 'retry'>> & Record<string, unknown>;
+  /** Client options for fault runs. */
+  client?: { timeoutMs?: number; maxRetries?: number };
+}
+
+export interface World {
+  clock: FakeClock;
+  emulator: Emulator;
+  receiver: RunningReceiver;
+  manager: SessionManager;
+  entries: TimelineEntry[];
+  /** The scenario name stamped on new entries. */
+  scenario: string;
+  macroId: number;
+  record(entry: Recorded): void;
+  /** The buttons most recently shown to the user of a conversation. */
+  lastButtons(conversation: string): Button[] | undefined;
+  /** Wait until every HTTP exchange that the last action started has finished. */
+  settle(): Promise<void>;
+  /** Fast-forward, stopping at each due timer so its effects land at the right simulated time. */
+  passTime(ms: number): Promise<void>;
+  /** The conversation's open ticket in the emulator. */
+  openTicketId(conversation: string): number | undefined;
+  close(): Promise<void>;
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+export async function createWorld(options: WorldOptions): Promise<World> {
+  const clock = new FakeClock(SIM_START);
+  const entries: TimelineEntry[] = [];
+  const buttons = new Map<string, Button[]>();
+  // [decision] The emulator's rate limit is off here: the fake clock barely moves between calls, so
+  // a 20 s window would never refill. Fault runs inject 429 storms instead.
+  const emulator = await startEmulator({ clock, rateLimit: false });
+  const token = newWebhookToken();
+  let manager: SessionManager | undefined;
+  let world: World | undefined;
+
+  const record = (entry: Recorded): void => {
+    const full: TimelineEntry = { at: clock.now(), scenario: world?.scenario ?? 'setup', ...entry };
+    if (options.keepEntries !== false) entries.push(full);
+    options.onEntry?.(full);
+  };
+
+  const toUser = (conversation: string, out: UserOutput, from: 'bridge' | 'bot'): void => {
+    record({ conversation, from, to: 'user', kind: 'message', text: out.text, buttons: out.buttons });
+    if (out.buttons?.length) buttons.set(conversation, out.buttons);
+    if (from === 'bridge') options.onUserOutput?.(conversation, out);
+  };
+
+  const toBot = (conversation: string, input: BotInput): void => {
+    const what = input.kind === 'message' ? { text: input.text } : input.kind === 'payload' ? { payload: input.payload } : { payload: input.event };
+    record({ conversation, from: 'bridge', to: 'bot', kind: input.kind, ...what });
+    const reply = botReply(input);
+    if (!reply) return;
+    toUser(conversation, reply, 'bot');
+    manager?.botSaid(conversation, reply.text);
+  };
+
+  const receiver = await listenReceiver(
+    createReceiver({
+      token,
+      async onEvent(event) {
+        const conversation = event.conversationId ?? `ticket-${event.ticketId ?? '?'}`;
+        const who = event.fromAgent ? 'agent message' : "echo of the user's message, ignored";
+        record({ conversation, from: 'gorgias', to: 'bridge', kind: 'webhook', text: event.text, detail: `${who}, event ${event.eventId ?? '-'}` });
+        const outcome = await manager!.agentWebhook(event);
+        if (outcome !== 'delivered' && outcome !== 'echo') {
+          record({ conversation, from: 'gorgias', to: 'bridge', kind: 'webhook', detail: `event ${event.eventId ?? '-'}: ${outcome}, not shown to the user` });
+        }
+        return outcome;
+      },
+      onRejected: (rej) => record({ conversation: '-', from: 'gorgias', to: 'bridge', kind: 'webhook', detail: `refused ${rej.status}: ${rej.reason}` }),
+    }),
+  );
+  // The client waits on real time: its back-off models the network, not the conversation.
+  const client = createGorgiasClient({
+    domain: emulator.url,
+    username: emulator.email,
+    apiKey: emulator.apiKey,
+    clock: realClock,
+    ...options.client,
+    notice: (line) => record({ conversation: '-', from: 'bridge', to: 'gorgias', kind: 'api', detail: line }),
+  });
+
+  // Install the integration and the macro exactly as `webhook install` and `macro create` do.
+  const desired = desiredIntegration(`${receiver.url}/livechat/gorgias`, token);
+  const installed = await applyInstall(client, planInstall(await collect(client.listIntegrations()), desired), desired);
+  record({ conversation: '-', from: 'bridge', to: 'gorgias', kind: 'api', detail: `webhook install: ${installed.action} HTTP integration #${installed.integration.id} (ticket-message-created)` });
+  const body = signoffMacroBody(DEFAULT_MACRO_NAME, DEFAULT_SIGNOFF);
+  const macro = await applySignoffPlan(client, planSignoffMacro(await collect(client.listMacros()), body, false), body);
+  record({ conversation: '-', from: 'bridge', to: 'gorgias', kind: 'api', detail: `macro create: macro #${macro.id} "${macro.name}": ${JSON.stringify(responseText(macro))}` });
+
+  manager = createSessionManager({
+    clock,
+    timeoutMs: options.timeoutMs,
+    helpdesk: gorgiasHelpdesk(client),
+    ...options.engine,
+    sinks: {
+      toUser: (conversation, out) => toUser(conversation, out, 'bridge'),
+      toBot,
+      trace(t) {
+        if (t.phase === 'response') return;
+        record({ conversation: t.conversationId, from: 'bridge', to: 'gorgias', kind: 'api', detail: `${t.call}${t.ticketId ? ` #${t.ticketId}` : ''}: ${t.phase === 'request' ? '' : `${t.phase}: `}${t.detail}` });
+      },
+    },
+  });
+  const engine = manager;
+
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 50; i++) {
+      const before = emulator.requests.length + emulator.deliveries.length;
+      await engine.idle();
+      await emulator.idle();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (emulator.requests.length + emulator.deliveries.length === before) return;
+    }
+  };
+
+  world = {
+    clock,
+    emulator,
+    receiver,
+    manager: engine,
+    entries,
+    scenario: 'setup',
+    macroId: macro.id,
+    record,
+    lastButtons: (conversation) => buttons.get(conversation),
+    settle,
+    async passTime(ms) {
+      const target = clock.now() + ms;
+      for (;;) {
+        const next = clock.nextTimerAt();
+        if (next === undefined || next > target) break;
+        clock.advance(next - clock.now());
+        await settle();
+      }
+      clock.advance(target - clock.now());
+      await settle();
+    },
+    openTicketId(conversation) {
+      return emulator.store.listTickets({ external_id: conversation }).filter((t) => t.status === 'open').at(-1)?.id;
+    },
+    async close() {
+      engine.close();
+      await receiver.close();
+      await emulator.close();
+    },
+  };
+  return world;
+}
