@@ -119,3 +119,26 @@ test('a broken scenario file is a usage error naming the step', async () => {
   assert.match(r.stderr, /step 2: "wait" must be minutes/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
 });
+
+test('simulate --sessions runs N conversations through the lifecycle and reports the load figures', async () => {
+  const r = await runCli(['simulate', '--sessions', '24', '--concurrency', '6', '--json'], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, 'load mode prints one summary line');
+  const s = JSON.parse(lines[0]!);
+  assert.equal(s.kind, 'summary');
+  assert.equal(s.ok, true);
+  assert.equal(s.sessions, 24);
+  assert.equal(s.relay_ms.count, 36, '24 first replies + 12 sign-offs reached their users');
+  assert.ok(s.relay_ms.p50 > 0 && s.relay_ms.p99 >= s.relay_ms.p50);
+  assert.ok(s.conversations_per_s > 0 && s.bytes_per_open_session > 0);
+  const ends = s.checks.find((c: { name: string }) => c.name === 'one end per session');
+  assert.match(ends.detail, /load-00000: ended, load-00001: expired/);
+  assert.deepEqual(s.checks.filter((c: { ok: boolean }) => !c.ok), []);
+});
+
+test('simulate --sessions rejects a bad count with exit 2', async () => {
+  const r = await runCli(['simulate', '--sessions', 'lots']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--sessions must be a whole number/);
+});

@@ -58,8 +58,62 @@ function lineStyle(io: Io): LineStyle {
   return { dim: c.dim, actor: (a, s) => colours[a](s), button: c.bold };
 }
 
+/** Pure: a positive whole number flag. */
+export function parseCount(flag: string, raw: string | undefined, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`${flag} must be a whole number from 1 to ${max}, got "${raw}"`);
+  return n;
+}
+
+function progressBar(io: Io): ((done: number, total: number) => void) | undefined {
+  if (!io.stderrIsTTY || !io.color) return undefined;
+  let last = -1;
+  return (done, total) => {
+    const pct = Math.floor((done / total) * 100);
+    if (pct === last && done !== total) return;
+    last = pct;
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} conversations${done === total ? '\n' : ''}`);
+  };
+}
+
+async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): Promise<void> {
+  const sessions = parseCount('--sessions', opts.sessions, 100_000);
+  const concurrency = parseCount('--concurrency', opts.concurrency ?? '50', 10_000);
+  const { runLoad } = await import('../simulator/load.js');
+  const r = await runLoad({ sessions, concurrency, timeoutMs, onProgress: progressBar(io) });
+  const c = paint(io);
+  if (opts.json) {
+    io.out(
+      JSON.stringify({
+        kind: 'summary',
+        ok: r.ok,
+        sessions: r.sessions,
+        concurrency: r.concurrency,
+        wall_ms: Math.round(r.wallMs),
+        conversations_per_s: Number(r.conversationsPerSecond.toFixed(1)),
+        relays_per_s: Number(r.relaysPerSecond.toFixed(1)),
+        relay_ms: { p50: Number(r.relayMs.p50.toFixed(2)), p99: Number(r.relayMs.p99.toFixed(2)), max: Number(r.relayMs.max.toFixed(2)), count: r.relayMs.count },
+        bytes_per_open_session: Math.round(r.bytesPerOpenSession),
+        checks: r.checks,
+      }),
+    );
+  } else {
+    io.out(`${r.sessions} conversations, ${r.concurrency} at a time, in ${(r.wallMs / 1000).toFixed(2)} s`);
+    io.out(`  throughput      ${r.conversationsPerSecond.toFixed(1)} conversations/s, ${r.relaysPerSecond.toFixed(1)} agent relays/s`);
+    io.out(`  relay latency   p50 ${r.relayMs.p50.toFixed(1)} ms, p99 ${r.relayMs.p99.toFixed(1)} ms (agent message in Gorgias -> user), ${r.relayMs.count} relays`);
+    io.out(`  memory          ${(r.bytesPerOpenSession / 1024).toFixed(1)} KiB per open session (heap, emulator included)`);
+    for (const check of r.checks) io.out(`${check.ok ? c.green('✓') : c.red('✗')} ${check.name}: ${check.detail}`);
+  }
+  if (!r.ok) {
+    throw new LivechatError(`load run failed: ${r.checks.filter((x) => !x.ok).map((x) => x.name).join(', ')}`, { kind: 'check_failed' });
+  }
+}
+
 export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
   const timeoutMs = parseTimeoutMinutes(opts.timeout);
+  if (opts.sessions !== undefined) return simulateLoad(opts, io, timeoutMs);
   const scenarios = loadScenarios(opts.scenario);
   const { runSimulation } = await import('../simulator/run.js');
   const style = lineStyle(io);

@@ -142,7 +142,7 @@ export function createDispatcher(options: DispatcherOptions) {
   const deliveries: WebhookDelivery[] = [];
   const timers = new Set<Timer>();
   const inFlight = new Set<http.ClientRequest>();
-  const chains = new Map<number, Promise<void>>();
+  const chains = new Map<string, Promise<void>>();
   let held: Job[] = [];
   let heldTimer: Timer | undefined;
 
@@ -207,11 +207,21 @@ export function createDispatcher(options: DispatcherOptions) {
     });
   }
 
-  /** Sends in order per integration, so without `reorder` a receiver sees events in order. */
+  /**
+   * Sends in order per integration and ticket, so without `reorder` a receiver sees a ticket's
+   * events in order, while different tickets go out in parallel. [guess] Gorgias's own ordering
+   * is not documented; a queue per whole integration made every conversation wait for all others.
+   */
   function enqueue(job: Job): void {
-    const prev = chains.get(job.integrationId) ?? Promise.resolve();
-    const nextChain = prev.then(() => send(job)).finally(() => settle());
-    chains.set(job.integrationId, nextChain);
+    const key = `${job.integrationId}:${job.ticketId}`;
+    const prev = chains.get(key) ?? Promise.resolve();
+    const nextChain: Promise<void> = prev
+      .then(() => send(job))
+      .finally(() => {
+        if (chains.get(key) === nextChain) chains.delete(key);
+        settle();
+      });
+    chains.set(key, nextChain);
   }
 
   function after(ms: number, fn: () => void): void {

@@ -84,3 +84,6 @@ export class FakeClock implements Clock {
     return best;
   }
 }
+
+/** Monotonic real milliseconds, for measuring (load runs, benchmarks); never for domain time. */
+export const stopwatch = (): number => performance.now();

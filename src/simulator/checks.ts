@@ -60,92 +60,123 @@ function inSession(s: Session, index: number): boolean {
   return index > s.startIndex && (s.endIndex === undefined || index < s.endIndex);
 }
 
-export function checkTimeline(entries: TimelineEntry[], timeoutMs: number): Check[] {
+interface Findings {
+  sessions: Session[];
+  leaks: string[];
+  relayProblems: string[];
+  relayed: number;
+  endProblems: string[];
+  expiryProblems: string[];
+  expiries: string[];
+  unheard: string[];
+}
+
+/** The rules for one conversation's entries (in order). */
+function examine(entries: TimelineEntry[], timeoutMs: number): Findings {
   const sessions = sessionsOf(entries);
-  const checks: Check[] = [];
+  const inAny = (i: number) => sessions.some((s) => inSession(s, i));
+  const f: Findings = { sessions, leaks: [], relayProblems: [], relayed: 0, endProblems: [], expiryProblems: [], expiries: [], unheard: [] };
 
   // 1. The bot never sees a user message while the session is open.
-  const leaks = entries.flatMap((e, i) =>
-    isToBot(e) && e.kind !== 'event' && sessions.some((s) => s.conversation === e.conversation && inSession(s, i))
-      ? [`${e.conversation}: bot got ${JSON.stringify(e.text ?? e.payload)} during livechat`]
-      : [],
-  );
-  checks.push({
-    name: 'bot muted during livechat',
-    ok: leaks.length === 0,
-    detail: leaks.length ? leaks.join('; ') : `${sessions.length} session(s), the bot heard nothing inside them`,
+  entries.forEach((e, i) => {
+    if (isToBot(e) && e.kind !== 'event' && inAny(i)) f.leaks.push(`${e.conversation}: bot got ${JSON.stringify(e.text ?? e.payload)} during livechat`);
   });
 
-  // 2. Every agent message reaches the user exactly once, in order.
-  const relayProblems: string[] = [];
-  let relayed = 0;
+  // 2. Every agent message reaches the user exactly once, in order; nothing reaches them outside a session.
   for (const s of sessions) {
-    const within = (e: TimelineEntry, i: number) => e.conversation === s.conversation && inSession(s, i);
-    const sent = entries.filter((e, i) => within(e, i) && isAgentSend(e)).map((e) => expectedDelivery(e.text ?? ''));
-    const gotInSession = entries.filter((e, i) => within(e, i) && isRelay(e)).map(deliveredForm);
-    relayed += gotInSession.length;
-    if (JSON.stringify(sent) !== JSON.stringify(gotInSession)) {
-      relayProblems.push(`${s.conversation}: agent sent ${JSON.stringify(sent)}, user got ${JSON.stringify(gotInSession)}`);
+    const sent = entries.filter((e, i) => inSession(s, i) && isAgentSend(e)).map((e) => expectedDelivery(e.text ?? ''));
+    const got = entries.filter((e, i) => inSession(s, i) && isRelay(e)).map(deliveredForm);
+    f.relayed += got.length;
+    if (JSON.stringify(sent) !== JSON.stringify(got)) {
+      f.relayProblems.push(`${s.conversation}: agent sent ${JSON.stringify(sent)}, user got ${JSON.stringify(got)}`);
     }
   }
-  // A relay outside any session is a late or stray message shown live.
   entries.forEach((e, i) => {
-    if (isRelay(e) && !sessions.some((s) => s.conversation === e.conversation && inSession(s, i))) {
-      relayProblems.push(`${e.conversation}: ${JSON.stringify(e.text)} reached the user outside a session`);
-    }
-  });
-  checks.push({
-    name: 'agent messages delivered once, in order',
-    ok: relayProblems.length === 0,
-    detail: relayProblems.length ? relayProblems.join('; ') : `${relayed} agent message(s) each delivered once, in order`,
+    if (isRelay(e) && !inAny(i)) f.relayProblems.push(`${e.conversation}: ${JSON.stringify(e.text)} reached the user outside a session`);
   });
 
   // 3. Every session ends exactly once.
-  const endProblems = sessions.flatMap((s) =>
-    s.ends.length === 1 ? [] : [`${s.conversation}: ${s.ends.length === 0 ? 'never ended' : `ended ${s.ends.length} times (${s.ends.map((x) => x.how).join(', ')})`}`],
-  );
-  checks.push({
-    name: 'one end per session',
-    ok: endProblems.length === 0,
-    detail: endProblems.length
-      ? endProblems.join('; ')
-      : sessions.map((s) => `${s.conversation}: ${s.ends[0]?.how}`).join(', ') || 'no sessions',
-  });
+  for (const s of sessions) {
+    if (s.ends.length !== 1) {
+      f.endProblems.push(`${s.conversation}: ${s.ends.length === 0 ? 'never ended' : `ended ${s.ends.length} times (${s.ends.map((x) => x.how).join(', ')})`}`);
+    }
+  }
 
   // 4. Expiry comes exactly at the timeout after the last message either way: never earlier, never later.
-  const expiryProblems: string[] = [];
-  const expiries: string[] = [];
   for (const s of sessions) {
     const end = s.ends[0];
     if (!end || end.how !== 'expired') continue;
     let last = entries[s.startIndex]!.at;
     entries.forEach((e, i) => {
-      if (e.conversation !== s.conversation || i <= s.startIndex || i >= end.index) return;
+      if (i <= s.startIndex || i >= end.index) return;
       if ((isUserIn(e) && (e.kind === 'message' || e.kind === 'payload')) || isRelay(e)) last = e.at;
     });
     const silence = entries[end.index]!.at - last;
-    expiries.push(`${s.conversation} after ${Math.round(silence / 1000)}s of silence`);
-    if (silence < timeoutMs) expiryProblems.push(`${s.conversation}: expired after ${silence} ms, before the ${timeoutMs} ms timeout`);
-    if (silence > timeoutMs) expiryProblems.push(`${s.conversation}: stayed open ${silence - timeoutMs} ms past the timeout`);
+    f.expiries.push(`${s.conversation} after ${Math.round(silence / 1000)}s of silence`);
+    if (silence < timeoutMs) f.expiryProblems.push(`${s.conversation}: expired after ${silence} ms, before the ${timeoutMs} ms timeout`);
+    if (silence > timeoutMs) f.expiryProblems.push(`${s.conversation}: stayed open ${silence - timeoutMs} ms past the timeout`);
   }
-  checks.push({
-    name: 'expiry exactly at the timeout',
-    ok: expiryProblems.length === 0,
-    detail: expiryProblems.length ? expiryProblems.join('; ') : expiries.join(', ') || 'no session expired',
-  });
 
   // 5. Outside a session, the bot hears every user message.
-  const unheard: string[] = [];
   entries.forEach((e, i) => {
     if (!isUserIn(e) || e.kind !== 'message') return;
-    if (sessions.some((s) => s.conversation === e.conversation && (inSession(s, i) || s.startIndex === i))) return;
-    const heard = entries.slice(i + 1).some((b) => isToBot(b) && b.conversation === e.conversation && b.text === e.text);
-    if (!heard) unheard.push(`${e.conversation}: ${JSON.stringify(e.text)}`);
+    if (sessions.some((s) => inSession(s, i) || s.startIndex === i)) return;
+    const heard = entries.slice(i + 1).some((b) => isToBot(b) && b.text === e.text);
+    if (!heard) f.unheard.push(`${e.conversation}: ${JSON.stringify(e.text)}`);
   });
-  checks.push({
-    name: 'bot hears the user outside livechat',
-    ok: unheard.length === 0,
-    detail: unheard.length ? `never reached the bot: ${unheard.join('; ')}` : 'every message outside a session reached the bot',
-  });
-  return checks;
+  return f;
+}
+
+/** A list for a detail line: the first few, then how many more. */
+function few(items: string[], max = 5): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+export function checkTimeline(entries: TimelineEntry[], timeoutMs: number): Check[] {
+  const byConversation = new Map<string, TimelineEntry[]>();
+  for (const e of entries) {
+    if (e.conversation === '-') continue;
+    const list = byConversation.get(e.conversation) ?? [];
+    list.push(e);
+    byConversation.set(e.conversation, list);
+  }
+  const all = [...byConversation.values()].map((list) => examine(list, timeoutMs));
+  const merged = (key: Exclude<keyof Findings, 'sessions' | 'relayed'>) => all.flatMap((f) => f[key]);
+  const sessions = all.flatMap((f) => f.sessions);
+  const relayed = all.reduce((n, f) => n + f.relayed, 0);
+  const ends = sessions.map((s) => `${s.conversation}: ${s.ends[0]?.how ?? 'open'}`);
+  const problems = {
+    leaks: merged('leaks'),
+    relay: merged('relayProblems'),
+    end: merged('endProblems'),
+    expiry: merged('expiryProblems'),
+    unheard: merged('unheard'),
+  };
+  return [
+    {
+      name: 'bot muted during livechat',
+      ok: problems.leaks.length === 0,
+      detail: problems.leaks.length ? few(problems.leaks) : `${sessions.length} session(s), the bot heard nothing inside them`,
+    },
+    {
+      name: 'agent messages delivered once, in order',
+      ok: problems.relay.length === 0,
+      detail: problems.relay.length ? few(problems.relay) : `${relayed} agent message(s) each delivered once, in order`,
+    },
+    {
+      name: 'one end per session',
+      ok: problems.end.length === 0,
+      detail: problems.end.length ? few(problems.end) : few(ends) || 'no sessions',
+    },
+    {
+      name: 'expiry exactly at the timeout',
+      ok: problems.expiry.length === 0,
+      detail: problems.expiry.length ? few(problems.expiry) : few(merged('expiries')) || 'no session expired',
+    },
+    {
+      name: 'bot hears the user outside livechat',
+      ok: problems.unheard.length === 0,
+      detail: problems.unheard.length ? `never reached the bot: ${few(problems.unheard)}` : 'every message outside a session reached the bot',
+    },
+  ];
 }

@@ -1,0 +1,171 @@
+// Load runs: N conversations through the whole lifecycle over real HTTP, C at a time, then the
+// same checks as a scenario run. Half end with the sign-off button, half expire.
+import { memoryUsage } from 'node:process';
+import { responseText } from '../macro/signoff.js';
+import { realClock, stopwatch, type Timer } from '../session/clock.js';
+import { SESSION_END, SESSION_START } from '../session/payloads.js';
+import type { UserOutput } from '../session/types.js';
+import { checkTimeline, expectedDelivery } from './checks.js';
+import { webhookCheck } from './run.js';
+import type { Check } from './timeline.js';
+import { createWorld, SIM_START, type World, type WorldOptions } from './world.js';
+
+export interface LoadOptions extends Pick<WorldOptions, 'engine' | 'client'> {
+  sessions: number;
+  concurrency: number;
+  timeoutMs: number;
+  /** Real milliseconds to wait for one relay before calling it lost. */
+  relayWaitMs?: number;
+  onProgress?: (done: number, total: number) => void;
+  onReady?: (world: World) => void;
+}
+
+export interface LoadResult {
+  sessions: number;
+  concurrency: number;
+  wallMs: number;
+  conversationsPerSecond: number;
+  relaysPerSecond: number;
+  /** Agent message sent in Gorgias -> shown to the user (webhook, receiver, engine), real ms. */
+  relayMs: { p50: number; p99: number; max: number; count: number };
+  /** Heap growth with every session open, divided by the open sessions (emulator's share included). */
+  bytesPerOpenSession: number;
+  checks: Check[];
+  ok: boolean;
+  simulatedMs: number;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/** Run `work(i)` for i in [0, total) with at most `concurrency` in flight. */
+async function pool(total: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < total) await work(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+}
+
+/** A heap reading after a full GC when the runtime lets us ask for one. */
+async function heapUsed(): Promise<number> {
+  try {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  } catch {
+    // no GC on demand: the reading is noisier, not wrong
+  }
+  return memoryUsage().heapUsed;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const relayWaitMs = options.relayWaitMs ?? 10_000;
+  const waiters = new Map<string, { text: string; resolve: () => void }>();
+  const onUserOutput = (conversation: string, out: UserOutput) => {
+    const w = waiters.get(conversation);
+    const shown = `${out.text}${out.buttons?.some((b) => b.payload === SESSION_END) ? ' [End chat]' : ''}`.trim();
+    if (w && shown === w.text) {
+      waiters.delete(conversation);
+      w.resolve();
+    }
+  };
+  const world = await createWorld({ timeoutMs: options.timeoutMs, onUserOutput, engine: options.engine, client: options.client });
+  world.scenario = 'load';
+  options.onReady?.(world);
+  const latencies: number[] = [];
+  const lost: string[] = [];
+  const user = (i: number) => ({ name: `User ${i}`, email: `user${i}@example.com`, channel: 'webchat' });
+  const conv = (i: number) => `load-${String(i).padStart(5, '0')}`;
+
+  /** The agent sends `text` in Gorgias; resolves when the user sees it (or it is given up as lost). */
+  const agentSays = async (conversation: string, text: string, send: (ticketId: number) => Promise<unknown>) => {
+    const ticketId = world.openTicketId(conversation);
+    if (ticketId === undefined) {
+      lost.push(`${conversation}: no open ticket for the agent`);
+      return;
+    }
+    world.record({ conversation, from: 'agent', to: 'gorgias', kind: 'message', text });
+    let seen = false;
+    const shown = new Promise<void>((resolve) => waiters.set(conversation, { text: expectedDelivery(text), resolve: () => ((seen = true), resolve()) }));
+    const t0 = stopwatch();
+    await send(ticketId);
+    let giveUp: Timer | undefined;
+    await Promise.race([shown, new Promise<void>((resolve) => (giveUp = realClock.setTimer(relayWaitMs, resolve)))]);
+    giveUp?.cancel();
+    if (seen) latencies.push(stopwatch() - t0);
+    else {
+      waiters.delete(conversation);
+      lost.push(`${conversation}: ${JSON.stringify(text)} not shown within ${relayWaitMs} ms`);
+    }
+  };
+
+  const says = async (i: number, text: string) => {
+    world.record({ conversation: conv(i), from: 'user', to: 'bridge', kind: 'message', text });
+    await world.manager.userMessage(conv(i), text, user(i));
+  };
+  const sends = async (i: number, payload: string) => {
+    world.record({ conversation: conv(i), from: 'user', to: 'bridge', kind: 'payload', payload });
+    await world.manager.userPayload(conv(i), payload, user(i));
+  };
+
+  const macro = world.emulator.store.getMacro(world.macroId);
+  const signoff = responseText(macro) ?? '';
+  const started = stopwatch();
+  let done = 0;
+  let bytesPerOpenSession = 0;
+  try {
+    const baseline = await heapUsed();
+    // Phase 1: every conversation opens a session and hears from the agent once.
+    await pool(options.sessions, options.concurrency, async (i) => {
+      await says(i, `hello from user ${i}`);
+      await sends(i, SESSION_START);
+      await says(i, `I need help with order ${1000 + i} & more`);
+      await agentSays(conv(i), `Hi user ${i}, looking at order #${1000 + i}.`, (t) => world.emulator.agent.reply(t, `Hi user ${i}, looking at order #${1000 + i}.`));
+    });
+    await world.settle();
+    const open = Array.from({ length: options.sessions }, (_, i) => i).filter((i) => world.manager.state(conv(i)) === 'LIVECHAT').length;
+    bytesPerOpenSession = open ? Math.max(0, (await heapUsed()) - baseline) / open : 0;
+    // Phase 2: even conversations sign off and end with the button; odd ones write once more.
+    await pool(options.sessions, options.concurrency, async (i) => {
+      if (i % 2 === 0) {
+        await agentSays(conv(i), signoff, (t) => world.emulator.agent.applyMacro(t, macro.id));
+        const end = world.lastButtons(conv(i))?.find((b) => b.payload === SESSION_END);
+        if (end) await sends(i, end.payload);
+        else lost.push(`${conv(i)}: no [End chat] button`);
+        await says(i, 'thanks, back to the bot');
+      } else {
+        await says(i, 'are you still there?');
+      }
+      options.onProgress?.(++done, options.sessions);
+    });
+    await world.settle();
+    // Phase 3: silence; the odd conversations expire.
+    await world.passTime(options.timeoutMs);
+  } finally {
+    await world.close();
+  }
+  const wallMs = Math.max(1, stopwatch() - started);
+  latencies.sort((a, b) => a - b);
+  const checks: Check[] = [
+    { name: 'every relay reached the user', ok: lost.length === 0, detail: lost.length ? lost.slice(0, 5).join('; ') : `${latencies.length} relay(s)` },
+    ...checkTimeline(world.entries, options.timeoutMs),
+    webhookCheck(world),
+  ];
+  return {
+    sessions: options.sessions,
+    concurrency: options.concurrency,
+    wallMs,
+    conversationsPerSecond: (options.sessions * 1000) / wallMs,
+    relaysPerSecond: (latencies.length * 1000) / wallMs,
+    relayMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0, count: latencies.length },
+    bytesPerOpenSession,
+    checks,
+    ok: checks.every((c) => c.ok),
+    simulatedMs: world.clock.now() - SIM_START,
+  };
+}
