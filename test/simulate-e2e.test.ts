@@ -57,6 +57,9 @@ test('simulate --json plays handoff and expiry; the lifecycle holds line by line
   assert.equal(agentSent.length, 3);
   assert.equal(relayed.length, 3, 'each agent message reached the user once');
   assert.equal(relayed[0]!.text, agentSent[0]);
+  const macroApplied = during.filter((l) => is(l, 'agent', 'gorgias', 'message')).at(-1)!;
+  assert.match((macroApplied as Line & { detail?: string }).detail ?? '', /^macro "End livechat"/, 'the agent signed off with the macro');
+  assert.match(macroApplied.text!, /LIVECHAT_SESSION_END$/);
   const signoff = relayed[2]!;
   assert.doesNotMatch(signoff.text!, /LIVECHAT_SESSION_END/, 'the token is removed from the text');
   assert.deepEqual(signoff.buttons, [{ title: 'End chat', payload: 'LIVECHAT_SESSION_END' }]);
