@@ -1,4 +1,5 @@
 // `npm run bench`: every speed figure, measured in one run on this machine.
+import { measureReceiver } from './receiver.ts';
 import { measureStartup } from './startup.ts';
 
 const fmt = (n: number) => n.toFixed(1);
@@ -8,3 +9,14 @@ console.log(`start-up (median of ${s.runs} interleaved runs)`);
 console.log(`  node -e 0               ${fmt(s.baselineMs)} ms`);
 console.log(`  livechat --help         ${fmt(s.helpMs)} ms   ratio ${s.helpRatio.toFixed(2)}  (goal <= 1.5)`);
 console.log(`  livechat webhook-url    ${fmt(s.webhookUrlMs)} ms   ratio ${s.webhookUrlRatio.toFixed(2)}  (goal <= 2.0)`);
+
+// Webhook receiver against a bare node http server (the ceiling), same load generator, same run.
+const r = await measureReceiver();
+const rps = (n: number) => `${Math.round(n).toLocaleString('en-US').padStart(7)} req/s`;
+const kilo = (xs: number[]) => xs.map((n) => `${(n / 1000).toFixed(1)}k`).join(' ');
+console.log(`\nwebhook receiver (median of ${r.rounds} interleaved ${r.roundMs / 1000} s rounds, ${r.concurrency} keep-alive connections)`);
+console.log(`  bare node http          ${rps(r.bareRps)}   rounds ${kilo(r.perRound.bare)}`);
+console.log(`  livechat receiver       ${rps(r.receiverRps)}   rounds ${kilo(r.perRound.receiver)}`);
+console.log(`  receiver / bare         ${r.ratio.toFixed(2)}  (goal >= 0.5)`);
+console.log(`  non-200 answers         ${r.failures.bare + r.failures.receiver}${r.failureSamples.length ? `  (${r.failureSamples.join(', ')})` : ''}`);
+if (r.receiverEvents !== r.receiverOk) console.log(`  WARNING: ${r.receiverOk} receiver 200s but ${r.receiverEvents} events recorded`);
