@@ -97,11 +97,11 @@ describe('session machine', () => {
     c.start();
     c.clock.advance(60_000);
     c.feed({ kind: 'userText', text: 'I need a human' });
-    assert.deepEqual(ops(c.last), [{ kind: 'post', gen: 1, user: {}, text: 'I need a human' }]);
+    assert.deepEqual(ops(c.last), [{ kind: 'post', gen: 1, user: {}, text: 'I need a human', externalId: 'c1:1:1' }]);
     assert.deepEqual(toBot(c.last), []);
     assert.deepEqual(of(c.last, 'armTimer'), [{ type: 'armTimer', at: c.clock.now() + TIMEOUT }]);
     c.feed({ kind: 'userPayload', payload: 'SOME_BUTTON' });
-    assert.deepEqual(ops(c.last), [{ kind: 'post', gen: 1, user: {}, text: 'SOME_BUTTON' }]);
+    assert.deepEqual(ops(c.last), [{ kind: 'post', gen: 1, user: {}, text: 'SOME_BUTTON', externalId: 'c1:1:2' }]);
     assert.deepEqual(toBot(c.all), []);
   });
 
@@ -288,10 +288,10 @@ describe('session machine', () => {
       kind: 'agentBacklog',
       gen: 1,
       messages: [
-        { id: 13, text: 'third', fromAgent: true, createdAt: 0 },
-        { id: 10, text: 'first', fromAgent: true, createdAt: 0 },
-        { id: 11, text: 'user echo', fromAgent: false, createdAt: 0 },
-        { id: 12, text: 'second', fromAgent: true, createdAt: 0 },
+        { id: 13, text: 'third', fromAgent: true, createdAt: c.clock.now() },
+        { id: 10, text: 'first', fromAgent: true, createdAt: c.clock.now() },
+        { id: 11, text: 'user echo', fromAgent: false, createdAt: c.clock.now() },
+        { id: 12, text: 'second', fromAgent: true, createdAt: c.clock.now() },
       ],
     });
     assert.deepEqual(toUser(c.all).map((o) => o.text), ['first', 'second', 'third']);

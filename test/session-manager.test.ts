@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock } from '../src/session/clock.js';
 import { FAILED_TEXT } from '../src/session/machine.js';
-import { createSessionManager, type BotInput, type HelpdeskPort, type ReportEntry, type UserOutput } from '../src/session/manager.js';
+import { createSessionManager, NO_RETRY, type BotInput, type HelpdeskPort, type ReportEntry, type UserOutput } from '../src/session/manager.js';
 import { SESSION_END, SESSION_EXPIRED, SESSION_START } from '../src/session/payloads.js';
 
 const TIMEOUT = 30 * 60_000;
@@ -221,7 +221,7 @@ describe('session manager', () => {
   });
 
   it('when Gorgias fails, the user and the bot are told and the session is not left half-open', async () => {
-    const { manager, helpdesk, user, bot, reports, clock } = setup();
+    const { manager, helpdesk, user, bot, reports, clock } = setup({ retry: NO_RETRY });
     helpdesk.failures.push(new Error('HTTP 503'));
     await manager.userPayload('c1', SESSION_START);
     assert.equal(manager.state('c1'), 'BOT');

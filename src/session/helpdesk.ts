@@ -85,6 +85,7 @@ export function handoffBody(text: string, user: UserMeta, history: Turn[]): { bo
 
 export function endNote(reason: EndReason, timeoutMs?: number): string {
   if (reason === 'ended') return 'The user ended the chat.';
+  if (reason === 'failed') return 'The chat stopped: Gorgias could not be reached to pass on the user\'s messages; the user is back with the bot.';
   const minutes = timeoutMs === undefined ? undefined : Math.round(timeoutMs / 60_000);
   return `The chat expired${minutes === undefined ? '' : ` after ${minutes} minute${minutes === 1 ? '' : 's'}`} without messages; the user is back with the bot.`;
 }
@@ -118,13 +119,14 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
     return email ?? senders.get(ticketId) ?? placeholderEmail(conversationId, options.placeholderDomain);
   };
 
-  const message = (email: string, text: string): NewMessage => ({
+  const message = (email: string, text: string, externalId?: string): NewMessage => ({
     channel: CHANNEL,
     via: VIA,
     from_agent: false,
     sender: { email },
     body_text: text,
     body_html: textToHtml(text),
+    ...(externalId === undefined ? {} : { external_id: externalId }),
   });
 
   async function findOpenTicket(conversationId: string): Promise<Ticket | undefined> {
@@ -157,8 +159,16 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
     async postUserMessage(input) {
       const email = senderFor(input.ticketId, input.user, input.conversationId);
       senders.set(input.ticketId, email);
-      const posted = await client.createMessage(input.ticketId, message(email, input.text));
+      const posted = await client.createMessage(input.ticketId, message(email, input.text, input.externalId));
       return { messageId: posted.id };
+    },
+
+    async findUserMessage(input) {
+      // [guess] Gorgias stores and returns a message's external_id as sent.
+      for await (const m of client.listMessages(input.ticketId)) {
+        if (m.external_id === input.externalId) return { messageId: m.id };
+      }
+      return undefined;
     },
 
     async endSession(input) {

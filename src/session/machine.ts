@@ -11,11 +11,38 @@ export const DEFAULT_HISTORY_SIZE = 10;
 /** Ids remembered per conversation for deduplication; old ones fall off first. */
 export const DEFAULT_MAX_SEEN = 512;
 
+/** Default wait after the last message either way before one timed catch-up of dropped webhooks. */
+export const DEFAULT_CATCH_UP_MS = 60_000;
+
+/** When the open ticket is listed to find agent messages whose webhook never came (issue 7). */
+export interface CatchUpConfig {
+  /** One catch-up this long after the last message either way (re-armed by the next one); `false`: none. */
+  afterMs?: number | false;
+  /** After each user message posted during the session. Default true. */
+  onUserMessage?: boolean;
+  /** Right before a session expires: a message found then is shown and the session goes on. Default true. */
+  beforeExpiry?: boolean;
+}
+
 export interface MachineConfig {
   timeoutMs: number;
   historySize: number;
   maxSeen?: number;
+  /** Catch-up of dropped webhooks; off when absent (the helpdesk cannot list messages). */
+  catchUp?: CatchUpConfig;
+  /** Hold agent webhooks this long and show them in message-id order; 0 or absent: on arrival. */
+  reorderWindowMs?: number;
 }
+
+/** An agent message accepted during the reorder window, not shown yet. */
+export interface HeldMessage {
+  id?: number;
+  messageId?: string;
+  text: string;
+}
+
+export type CatchUpReason = 'activity' | 'timer' | 'expiry' | 'manual';
+export type TimerKind = 'expiry' | 'catchUp' | 'release';
 
 export interface OpenSession {
   /** 1 for the conversation's first session, 2 for the next... Lets late helpdesk results find their session. */
@@ -26,9 +53,20 @@ export interface OpenSession {
   lastActivity: number;
   /** Absolute time at which the session expires unless a message passes first. */
   deadline: number;
-  /** Highest agent message id delivered, for catch-up. */
+  /** Highest agent message id delivered. */
   lastAgentMessageId?: number;
+  /**
+   * Every agent message of the ticket with an id up to this one is accounted for (shown, or older
+   * than the hand-off). Set from the hand-off message, then from each catch-up listing.
+   */
+  caughtUpTo?: number;
   delivered: number;
+  /** User messages posted so far: the sequence number in each message's external_id. */
+  posted?: number;
+  /** Agent messages waiting for the reorder window to close. */
+  held?: readonly HeldMessage[];
+  /** The deadline passed and a last catch-up is looking for a message the webhooks missed. */
+  checkingExpiry?: boolean;
 }
 
 export type EndedBy = EndReason | 'failed';
@@ -59,9 +97,9 @@ export interface ConversationState {
 
 export type HelpdeskOp =
   | { kind: 'open'; gen: number; user: UserMeta; text: string; history: Turn[] }
-  | { kind: 'post'; gen: number; user: UserMeta; text: string }
+  | { kind: 'post'; gen: number; user: UserMeta; text: string; externalId: string }
   | { kind: 'end'; gen: number; reason: EndReason }
-  | { kind: 'catchUp'; gen: number };
+  | { kind: 'catchUp'; gen: number; reason: CatchUpReason };
 
 export type ReportKind =
   | 'echo'
@@ -72,13 +110,16 @@ export type ReportKind =
   | 'noop'
   | 'muted'
   | 'error'
-  | 'dropped';
+  | 'dropped'
+  | 'reordered';
 
 export type Decision =
   | { type: 'helpdesk'; op: HelpdeskOp }
   | { type: 'toUser'; out: UserOutput }
   | { type: 'toBot'; input: BotInput }
-  | { type: 'armTimer'; at: number }
+  /** `timer` absent: the expiry timer. */
+  | { type: 'armTimer'; at: number; timer?: Exclude<TimerKind, 'expiry'> }
+  /** Every timer of the conversation. */
   | { type: 'cancelTimer' }
   | { type: 'report'; kind: ReportKind; detail: string };
 
@@ -88,9 +129,14 @@ export type MachineInput =
   | { kind: 'botText'; text: string }
   | { kind: 'agentWebhook'; event: AgentWebhook }
   | { kind: 'expire' }
-  | { kind: 'ticketOpened'; gen: number; ticketId: number }
+  | { kind: 'ticketOpened'; gen: number; ticketId: number; messageId?: number }
   | { kind: 'helpdeskFailed'; gen: number; op: HelpdeskOp['kind']; error: string }
-  | { kind: 'agentBacklog'; gen: number; messages: HelpdeskMessage[] };
+  | { kind: 'agentBacklog'; gen: number; messages: HelpdeskMessage[]; reason?: CatchUpReason }
+  | { kind: 'catchUpFailed'; gen: number; reason: CatchUpReason; error: string }
+  /** The catch-up timer fired. */
+  | { kind: 'catchUpDue' }
+  /** The reorder window closed. */
+  | { kind: 'release' };
 
 export interface StepResult {
   state: ConversationState | undefined;
@@ -143,6 +189,9 @@ export function isOpen(state: ConversationState | undefined, gen: number): boole
   return state?.mode === 'LIVECHAT' && state.session?.gen === gen;
 }
 
+/** Inputs from outside (the user, the bot, Gorgias): a passed deadline is applied before them. */
+const EXTERNAL: ReadonlySet<MachineInput['kind']> = new Set(['userText', 'userPayload', 'botText', 'agentWebhook']);
+
 export function step(state: ConversationState | undefined, input: MachineInput, now: number, config: MachineConfig): StepResult {
   if (!state) {
     if (input.kind === 'agentWebhook') {
@@ -151,12 +200,13 @@ export function step(state: ConversationState | undefined, input: MachineInput, 
     }
     return { state, decisions: [{ type: 'report', kind: 'unknown', detail: `${input.kind} for a conversation with no state` }] };
   }
-  // A deadline that has passed wins over whatever arrives at the same instant or later,
-  // so a slow timer gives the same result as a punctual one.
+  // A deadline that has passed wins over whatever arrives from outside at the same instant or
+  // later, so a slow timer gives the same result as a punctual one. (Held agent messages arrived
+  // before the deadline: they are shown instead, and count as activity.)
   const decisions: Decision[] = [];
   let s = state;
-  if (s.mode === 'LIVECHAT' && s.session && now >= s.session.deadline && input.kind !== 'expire') {
-    s = expire(s, now, decisions);
+  if (s.mode === 'LIVECHAT' && s.session && now >= s.session.deadline && EXTERNAL.has(input.kind)) {
+    s = s.session.held?.length ? flush(s, now, config, decisions) : expire(s, now, decisions);
   }
   const result = apply(s, input, now, config, decisions);
   return { state: result.state, decisions, outcome: result.outcome };
@@ -190,14 +240,13 @@ function apply(
     case 'agentWebhook':
       return onWebhook(s, input.event, now, config, out);
     case 'expire':
-      if (s.mode !== 'LIVECHAT' || !s.session) return { state: s }; // a stale timer: nothing to do
-      if (now < s.session.deadline) {
-        out.push({ type: 'armTimer', at: s.session.deadline });
-        return { state: s };
-      }
-      return { state: expire(s, now, out) };
+      return { state: onDeadline(s, now, config, out) };
     case 'ticketOpened': {
-      if (s.session?.gen === input.gen) return { state: { ...s, session: { ...s.session, ticketId: input.ticketId } } };
+      if (s.session?.gen === input.gen) {
+        // Agent messages up to the hand-off belong to an earlier session of a reused ticket.
+        const caughtUpTo = s.session.caughtUpTo ?? input.messageId;
+        return { state: { ...s, session: { ...s.session, ticketId: input.ticketId, caughtUpTo } } };
+      }
       if (s.last?.gen === input.gen) {
         return {
           state: { ...s, last: { ...s.last, ticketId: input.ticketId }, pastTickets: bounded([...s.pastTickets, input.ticketId], 32) },
@@ -207,19 +256,23 @@ function apply(
     }
     case 'helpdeskFailed': {
       out.push({ type: 'report', kind: 'error', detail: `helpdesk ${input.op} failed: ${input.error}` });
-      if ((input.op === 'open' || input.op === 'post') && isOpen(s, input.gen)) return { state: fail(s, now, out) };
+      if ((input.op === 'open' || input.op === 'post') && isOpen(s, input.gen)) return { state: fail(s, now, config, out) };
       return { state: s };
     }
-    case 'agentBacklog': {
-      if (!isOpen(s, input.gen)) return { state: s };
-      const missing = input.messages.filter((m) => m.fromAgent).sort((a, b) => a.id - b.id);
-      let cur = s;
-      for (const m of missing) {
-        if (cur.seenMessages.includes(String(m.id))) continue;
-        if (cur.session?.lastAgentMessageId !== undefined && m.id <= cur.session.lastAgentMessageId) continue;
-        cur = deliver(cur, { messageId: String(m.id), text: m.text }, now, config, out);
-      }
-      return { state: cur };
+    case 'catchUpDue': {
+      const session = s.session;
+      if (s.mode !== 'LIVECHAT' || !session || session.ticketId === undefined || session.checkingExpiry || !config.catchUp) return { state: s };
+      out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: 'timer' } });
+      return { state: s };
+    }
+    case 'release':
+      return { state: s.mode === 'LIVECHAT' && s.session?.held?.length ? flush(s, now, config, out) : s };
+    case 'agentBacklog':
+      return { state: onBacklog(s, input.gen, input.messages, input.reason, now, config, out) };
+    case 'catchUpFailed': {
+      out.push({ type: 'report', kind: 'error', detail: `catch-up (${input.reason}) failed: ${input.error}` });
+      if (input.reason !== 'expiry' || !isOpen(s, input.gen) || !s.session!.checkingExpiry) return { state: s };
+      return { state: afterExpiryCheck(s, now, out) };
     }
   }
 }
@@ -238,36 +291,49 @@ function onPayload(s: ConversationState, payload: string, now: number, config: M
       out.push({ type: 'report', kind: 'noop', detail: `${SESSION_END} with no open session` });
       return s;
     }
-    return end(s, now, out);
+    return end(s, now, config, out);
   }
   if (s.mode === 'LIVECHAT' && s.session) return postFromUser(s, payload, now, config, out);
   out.push({ type: 'toBot', input: { kind: 'payload', payload } });
   return s;
 }
 
+/** A message passed either way: the expiry (and the timed catch-up) start again from now. */
+function active(session: OpenSession, now: number, config: MachineConfig, out: Decision[]): OpenSession {
+  const deadline = now + config.timeoutMs;
+  out.push({ type: 'armTimer', at: deadline });
+  const after = config.catchUp?.afterMs ?? DEFAULT_CATCH_UP_MS;
+  if (config.catchUp && after !== false && now + after < deadline) out.push({ type: 'armTimer', at: now + after, timer: 'catchUp' });
+  return { ...session, lastActivity: now, deadline, checkingExpiry: false };
+}
+
 function start(s: ConversationState, now: number, config: MachineConfig, out: Decision[]): ConversationState {
   const gen = s.sessions + 1;
-  const deadline = now + config.timeoutMs;
   out.push({
     type: 'helpdesk',
     op: { kind: 'open', gen, user: s.user, text: handoffText(s.user), history: [...s.history] },
   });
-  out.push({ type: 'armTimer', at: deadline });
-  return {
-    ...s,
-    mode: 'LIVECHAT',
-    sessions: gen,
-    history: [],
-    session: { gen, startedAt: now, lastActivity: now, deadline, delivered: 0 },
-  };
+  const session = active({ gen, startedAt: now, lastActivity: now, deadline: now, delivered: 0, posted: 0, held: [] }, now, config, out);
+  return { ...s, mode: 'LIVECHAT', sessions: gen, history: [], session };
+}
+
+/** The message's external_id on Gorgias: lets a retry find a message that was stored after all. */
+export function userMessageExternalId(conversationId: string, gen: number, seq: number): string {
+  return `${conversationId}:${gen}:${seq}`;
 }
 
 function postFromUser(s: ConversationState, text: string, now: number, config: MachineConfig, out: Decision[]): ConversationState {
   const session = s.session!;
-  const deadline = now + config.timeoutMs;
-  out.push({ type: 'helpdesk', op: { kind: 'post', gen: session.gen, user: s.user, text } });
-  out.push({ type: 'armTimer', at: deadline });
-  return { ...s, session: { ...session, lastActivity: now, deadline } };
+  const seq = (session.posted ?? 0) + 1;
+  out.push({
+    type: 'helpdesk',
+    op: { kind: 'post', gen: session.gen, user: s.user, text, externalId: userMessageExternalId(s.conversationId, session.gen, seq) },
+  });
+  // Next user activity: look for agent messages whose webhook was lost.
+  if (config.catchUp && config.catchUp.onUserMessage !== false) {
+    out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: 'activity' } });
+  }
+  return { ...s, session: active({ ...session, posted: seq }, now, config, out) };
 }
 
 function close(s: ConversationState, endedBy: EndedBy, now: number): ConversationState {
@@ -281,13 +347,41 @@ function close(s: ConversationState, endedBy: EndedBy, now: number): Conversatio
   };
 }
 
-function end(s: ConversationState, now: number, out: Decision[]): ConversationState {
+function end(s: ConversationState, now: number, config: MachineConfig, out: Decision[]): ConversationState {
+  // Agent messages accepted before the END are shown first: they were sent during the session.
+  if (s.session!.held?.length) s = flush(s, now, config, out, false);
   const gen = s.session!.gen;
   out.push({ type: 'cancelTimer' });
   out.push({ type: 'helpdesk', op: { kind: 'end', gen, reason: 'ended' } });
   // The bot gets the END payload once the conversation is its own again, so its flow can carry on.
   out.push({ type: 'toBot', input: { kind: 'payload', payload: SESSION_END } });
   return close(s, 'ended', now);
+}
+
+/** The expiry timer fired. */
+function onDeadline(s: ConversationState, now: number, config: MachineConfig, out: Decision[]): ConversationState {
+  const session = s.session;
+  if (s.mode !== 'LIVECHAT' || !session) return s; // a stale timer: nothing to do
+  if (now < session.deadline) {
+    out.push({ type: 'armTimer', at: session.deadline });
+    return s;
+  }
+  if (session.checkingExpiry) return s;
+  if (session.held?.length) return flush(s, now, config, out);
+  // One last look for a message the webhooks missed, so a lost webhook is not taken for silence.
+  if (config.catchUp && config.catchUp.beforeExpiry !== false && session.ticketId !== undefined) {
+    out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: 'expiry' } });
+    return { ...s, session: { ...session, checkingExpiry: true } };
+  }
+  return expire(s, now, out);
+}
+
+/** The last catch-up found nothing (or could not look): the silence stands. */
+function afterExpiryCheck(s: ConversationState, now: number, out: Decision[]): ConversationState {
+  const session = s.session!;
+  if (now >= session.deadline) return expire(s, now, out);
+  out.push({ type: 'armTimer', at: session.deadline });
+  return { ...s, session: { ...session, checkingExpiry: false } };
 }
 
 function expire(s: ConversationState, now: number, out: Decision[]): ConversationState {
@@ -299,10 +393,14 @@ function expire(s: ConversationState, now: number, out: Decision[]): Conversatio
 }
 
 /** Gorgias stayed unreachable: say so plainly and give the conversation back, rather than leave it half-open. */
-function fail(s: ConversationState, now: number, out: Decision[]): ConversationState {
+function fail(s: ConversationState, now: number, config: MachineConfig, out: Decision[]): ConversationState {
+  if (s.session!.held?.length) s = flush(s, now, config, out, false);
+  const session = s.session!;
   out.push({ type: 'cancelTimer' });
   out.push({ type: 'toUser', out: { text: FAILED_TEXT } });
   out.push({ type: 'toBot', input: { kind: 'event', event: SESSION_FAILED } });
+  // Best effort: a note and the ticket closed once Gorgias answers again (queued after the failed call).
+  if (session.ticketId !== undefined) out.push({ type: 'helpdesk', op: { kind: 'end', gen: session.gen, reason: 'failed' } });
   return close(s, 'failed', now);
 }
 
@@ -328,35 +426,82 @@ function onWebhook(
     if (t !== undefined && (session.ticketId !== undefined ? t !== session.ticketId : s.pastTickets.includes(t))) {
       return s.pastTickets.includes(t) ? verdict('closed', seen) : verdict('unknown');
     }
-    return { state: deliver(s, ev, now, config, out), outcome: 'delivered' };
+    // A message a catch-up already showed is in seenMessages: its webhook is a duplicate above.
+    const id = numericId(ev.messageId);
+    const window = config.reorderWindowMs ?? 0;
+    if (window > 0) {
+      const held = session.held ?? [];
+      if (held.length === 0) out.push({ type: 'armTimer', at: now + window, timer: 'release' });
+      return {
+        state: { ...seen, session: { ...session, held: [...held, { id, messageId: ev.messageId, text: ev.text }] } },
+        outcome: 'delivered',
+      };
+    }
+    return { state: show(seen, [{ id, messageId: ev.messageId, text: ev.text }], now, config, out), outcome: 'delivered' };
   }
   if (!s.last) return verdict('unknown');
   if (ev.ticketId !== undefined && s.last.ticketId !== undefined && !s.pastTickets.includes(ev.ticketId)) return verdict('unknown');
   return verdict(s.last.endedBy === 'expired' && (ev.ticketId === undefined || ev.ticketId === s.last.ticketId) ? 'late' : 'closed', seen);
 }
 
-function deliver(
+/** What a catch-up listing found: the agent messages not shown yet, with the held ones, in id order. */
+function onBacklog(
   s: ConversationState,
-  ev: Pick<AgentWebhook, 'eventId' | 'messageId' | 'text'>,
+  gen: number,
+  messages: HelpdeskMessage[],
+  reason: CatchUpReason | undefined,
   now: number,
   config: MachineConfig,
   out: Decision[],
 ): ConversationState {
+  if (!isOpen(s, gen)) return s;
   const session = s.session!;
-  const deadline = now + config.timeoutMs;
-  const id = ev.messageId !== undefined && /^\d+$/.test(ev.messageId) ? Number(ev.messageId) : undefined;
-  out.push({ type: 'toUser', out: agentMessageToUser(ev.text) });
-  out.push({ type: 'armTimer', at: deadline });
-  return {
-    ...markSeen(s, ev, config),
-    session: {
+  const floor = session.caughtUpTo;
+  // [guess] Gorgias message ids grow with time, so "after the hand-off / the last listing" is "id above".
+  const missing = messages
+    .filter((m) => m.fromAgent && !s.seenMessages.includes(String(m.id)))
+    .filter((m) => (floor === undefined ? m.createdAt >= session.startedAt : m.id > floor));
+  let cur = s;
+  for (const m of missing) cur = markSeen(cur, { messageId: String(m.id) }, config);
+  // The listing is the whole ticket after `floor`: everything up to its newest id is now accounted for.
+  const newest = messages.reduce((max, m) => Math.max(max, m.id), floor ?? Number.NEGATIVE_INFINITY);
+  const caughtUpTo = Number.isFinite(newest) ? newest : floor;
+  cur = { ...cur, session: { ...cur.session!, caughtUpTo } };
+  const found = missing.map((m) => ({ id: m.id, messageId: String(m.id), text: m.text }));
+  if (found.length || cur.session!.held?.length) return flush(cur, now, config, out, true, found);
+  if (reason === 'expiry' && session.checkingExpiry) return afterExpiryCheck(cur, now, out);
+  return cur;
+}
+
+/** Show the held messages (and `extra` found by a catch-up), in message-id order. */
+function flush(s: ConversationState, now: number, config: MachineConfig, out: Decision[], rearm = true, extra: HeldMessage[] = []): ConversationState {
+  const batch = [...(s.session!.held ?? []), ...extra].sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity));
+  return show({ ...s, session: { ...s.session!, held: [] } }, batch, now, config, out, rearm);
+}
+
+function show(s: ConversationState, batch: HeldMessage[], now: number, config: MachineConfig, out: Decision[], rearm = true): ConversationState {
+  let session = s.session!;
+  for (const m of batch) {
+    if (m.id !== undefined && session.lastAgentMessageId !== undefined && m.id < session.lastAgentMessageId) {
+      out.push({
+        type: 'report',
+        kind: 'reordered',
+        detail: `message ${m.id} shown after the newer message ${session.lastAgentMessageId} (its webhook came late or was lost)`,
+      });
+    }
+    out.push({ type: 'toUser', out: agentMessageToUser(m.text) });
+    session = {
       ...session,
-      lastActivity: now,
-      deadline,
       delivered: session.delivered + 1,
-      lastAgentMessageId: id === undefined ? session.lastAgentMessageId : Math.max(id, session.lastAgentMessageId ?? 0),
-    },
-  };
+      lastAgentMessageId: m.id === undefined ? session.lastAgentMessageId : Math.max(m.id, session.lastAgentMessageId ?? m.id),
+    };
+  }
+  if (batch.length && rearm) session = active(session, now, config, out);
+  return { ...s, session };
+}
+
+function numericId(messageId: string | undefined): number | undefined {
+  return messageId !== undefined && /^\d+$/.test(messageId) ? Number(messageId) : undefined;
 }
 
 function markSeen(s: ConversationState, ev: Pick<AgentWebhook, 'eventId' | 'messageId'>, config: MachineConfig): ConversationState {

@@ -1,36 +1,50 @@
 // Keeps the conversations, feeds the pure machine and carries out its decisions: sinks for the
-// user and the bot, one expiry timer per conversation, and a FIFO queue of helpdesk calls per
-// conversation so user messages reach Gorgias in order however slow each call is.
+// user and the bot, timers per conversation (expiry, timed catch-up, reorder window), and a FIFO
+// queue of helpdesk calls per conversation so user messages reach Gorgias in order however slow
+// each call is, with bounded retries that never post a message twice.
 import { realClock, type Clock, type Timer } from './clock.js';
 import {
+  DEFAULT_CATCH_UP_MS,
   DEFAULT_HISTORY_SIZE,
   initialState,
   isOpen,
   step,
+  type CatchUpReason,
   type ConversationState,
   type Decision,
   type HelpdeskOp,
   type MachineConfig,
   type MachineInput,
   type StepResult,
+  type TimerKind,
 } from './machine.js';
 import { DEFAULT_TIMEOUT_MS } from './payloads.js';
+import { DEFAULT_RETRY, isRetryableError, type RetryPolicy } from './retry.js';
 import type { AgentWebhook, BotInput, EndReason, HelpdeskMessage, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
 
 export type { AgentWebhook, BotInput, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
+export { backoffPolicy, DEFAULT_RETRY, isRetryableError, NO_RETRY, type BackoffOptions, type RetryPolicy } from './retry.js';
+export { DEFAULT_CATCH_UP_MS } from './machine.js';
 
 /** Gorgias, narrowed to what the engine needs. */
 export interface HelpdeskPort {
   /** Must reuse the conversation's open ticket (looked up by external_id) so a retry never creates two. */
   openTicket(input: { conversationId: string; user: UserMeta; text: string; history: Turn[] }): Promise<{ ticketId: number; messageId?: number }>;
-  postUserMessage(input: { ticketId: number; conversationId: string; user: UserMeta; text: string }): Promise<{ messageId: number }>;
+  /** `externalId` is unique per user message; store it on the message so a retry can find it. */
+  postUserMessage(input: { ticketId: number; conversationId: string; user: UserMeta; text: string; externalId?: string }): Promise<{ messageId: number }>;
+  /**
+   * The message posted with this external_id, if the ticket has it. Asked before each retry of a
+   * failed post: a call that timed out may have been stored after all. Without it, a failed post
+   * is retried blind (and may post twice).
+   */
+  findUserMessage?(input: { ticketId: number; conversationId: string; externalId: string }): Promise<{ messageId: number } | undefined>;
   /** Tell the agent (a note) and close the ticket. */
   endSession(input: { ticketId: number; conversationId: string; reason: EndReason }): Promise<void>;
   /** Agent and user messages after `afterMessageId`, oldest first (catch-up of dropped webhooks). */
   listMessagesSince?(ticketId: number, afterMessageId: number | undefined): Promise<HelpdeskMessage[]>;
 }
 
-export type HelpdeskCall = 'openTicket' | 'postUserMessage' | 'endSession' | 'listMessagesSince';
+export type HelpdeskCall = 'openTicket' | 'postUserMessage' | 'findUserMessage' | 'endSession' | 'listMessagesSince';
 
 /** One bridge -> Gorgias call, for the simulator's timeline. */
 export interface TraceEntry {
@@ -56,20 +70,34 @@ export interface BridgeSinks {
   trace?(entry: TraceEntry): void;
 }
 
-/** Bounded retries of a failed helpdesk call (issue 7). The default is one attempt. */
-export interface RetryPolicy {
-  attempts: number;
-  delayMs(attempt: number): number;
-  retryable?(error: unknown): boolean;
-}
-
 export interface SessionManagerOptions {
   clock?: Clock;
   helpdesk: HelpdeskPort;
   sinks: BridgeSinks;
   timeoutMs?: number;
   historySize?: number;
+  /** Bounded retries of failed helpdesk calls. Default `DEFAULT_RETRY`: 5 tries, 1-2-4-8 s apart. */
   retry?: RetryPolicy;
+  /**
+   * The clock the retry back-off waits on; default `clock`. A simulator that fast-forwards a
+   * FakeClock and awaits `idle()` passes `realClock` (with small delays) so retries never wait on
+   * a clock that stands still.
+   */
+  retryClock?: Clock;
+  /**
+   * One catch-up of dropped agent webhooks this long after the last message either way (re-armed
+   * by the next message, never repeated on a silent session). Default 60 s; `false`: no timer.
+   */
+  catchUpMs?: number | false;
+  /** Catch up after each user message posted during a session. Default true. */
+  catchUpOnUserMessage?: boolean;
+  /** Catch up right before a session expires; a message found then is shown and the session goes on. Default true. */
+  catchUpBeforeExpiry?: boolean;
+  /**
+   * Hold each agent webhook this long and show what arrived meanwhile in message-id order, so
+   * webhooks reordered within the window reach the user in send order. Default 0: on arrival.
+   */
+  reorderWindowMs?: number;
 }
 
 export interface SessionManager {
@@ -90,19 +118,29 @@ export interface SessionManager {
   close(): void;
 }
 
-const NO_RETRY: RetryPolicy = { attempts: 1, delayMs: () => 0 };
-
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
   const clock = options.clock ?? realClock;
+  const retryClock = options.retryClock ?? clock;
   const { helpdesk, sinks } = options;
-  const retry = options.retry ?? NO_RETRY;
+  const retry = options.retry ?? DEFAULT_RETRY;
   const config: MachineConfig = {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     historySize: options.historySize ?? DEFAULT_HISTORY_SIZE,
+    reorderWindowMs: Math.max(0, options.reorderWindowMs ?? 0),
+    catchUp: helpdesk.listMessagesSince
+      ? {
+          afterMs: options.catchUpMs === undefined ? DEFAULT_CATCH_UP_MS : options.catchUpMs,
+          onUserMessage: options.catchUpOnUserMessage ?? true,
+          beforeExpiry: options.catchUpBeforeExpiry ?? true,
+        }
+      : undefined,
   };
   const conversations = new Map<string, ConversationState>();
+  /** `${conversation}\u0000${kind}` -> timer. */
   const timers = new Map<string, Timer>();
   const queues = new Map<string, Promise<void>>();
+  /** A catch-up queued and not started yet, per conversation: another request joins it. */
+  const queuedCatchUps = new Map<string, Extract<HelpdeskOp, { kind: 'catchUp' }>>();
   /** `${conversation}#${gen}` -> ticket, so a queued call finds its ticket even after the session moved on. */
   const tickets = new Map<string, number>();
   /** ticket -> conversation, for webhooks that carry no external_id. */
@@ -144,20 +182,25 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       case 'report':
         return report({ conversationId: id, kind: d.kind, detail: d.detail });
       case 'armTimer': {
-        timers.get(id)?.cancel();
+        const kind: TimerKind = d.timer ?? 'expiry';
+        const key = timerKey(id, kind);
+        timers.get(key)?.cancel();
         if (closed) return;
+        const input: MachineInput = kind === 'expiry' ? { kind: 'expire' } : kind === 'catchUp' ? { kind: 'catchUpDue' } : { kind: 'release' };
         timers.set(
-          id,
+          key,
           clock.setTimer(d.at - clock.now(), () => {
-            timers.delete(id);
-            if (!closed) run(id, { kind: 'expire' }, false);
+            timers.delete(key);
+            if (!closed) run(id, input, false);
           }),
         );
         return;
       }
       case 'cancelTimer':
-        timers.get(id)?.cancel();
-        timers.delete(id);
+        for (const kind of TIMER_KINDS) {
+          timers.get(timerKey(id, kind))?.cancel();
+          timers.delete(timerKey(id, kind));
+        }
         return;
       case 'helpdesk':
         calls.push(enqueue(id, d.op));
@@ -167,6 +210,16 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
 
   /** Per-conversation FIFO: each call starts when the previous one for that conversation settled. */
   function enqueue(id: string, op: HelpdeskOp): Promise<void> {
+    if (op.kind === 'catchUp') {
+      // One listing covers every request made before it starts; an expiry check must get its answer.
+      const waiting = queuedCatchUps.get(id);
+      if (waiting && waiting.gen === op.gen) {
+        if (op.reason === 'expiry') waiting.reason = 'expiry';
+        return queues.get(id) ?? Promise.resolve();
+      }
+      op = { ...op };
+      queuedCatchUps.set(id, op);
+    }
     pending++;
     const previous = queues.get(id) ?? Promise.resolve();
     const next: Promise<void> = previous
@@ -180,15 +233,29 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     return next;
   }
 
-  async function attempt<T>(id: string, call: HelpdeskCall, ticketId: number | undefined, fn: () => Promise<T>): Promise<T> {
+  /**
+   * `fn` with bounded retries. Before each retry, `recover` may find that the failed try took
+   * effect after all (a timeout after Gorgias stored the message) and give its result instead.
+   */
+  async function attempt<T>(
+    id: string,
+    call: HelpdeskCall,
+    ticketId: number | undefined,
+    fn: () => Promise<T>,
+    recover?: () => Promise<T | undefined>,
+  ): Promise<T> {
     for (let n = 1; ; n++) {
       try {
+        if (n > 1 && recover) {
+          const done = await recover();
+          if (done !== undefined) return done;
+        }
         return await fn();
       } catch (err) {
-        const again = n < retry.attempts && (retry.retryable?.(err) ?? true);
+        const again = n < retry.attempts && (retry.retryable ?? isRetryableError)(err);
         trace({ conversationId: id, call, phase: again ? 'retry' : 'error', ticketId, detail: messageOf(err) });
         if (!again) throw err;
-        await clock.sleep(retry.delayMs(n));
+        await retryClock.sleep(retry.delayMs(n));
       }
     }
   }
@@ -211,7 +278,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           tickets.set(key, res.ticketId);
           byTicket.set(res.ticketId, id);
           trace({ conversationId: id, call: 'openTicket', phase: 'response', ticketId: res.ticketId, detail: `ticket ${res.ticketId}` });
-          run(id, { kind: 'ticketOpened', gen: op.gen, ticketId: res.ticketId }, false);
+          run(id, { kind: 'ticketOpened', gen: op.gen, ticketId: res.ticketId, messageId: res.messageId }, false);
         } catch (err) {
           fail(err);
         }
@@ -223,10 +290,28 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           report({ conversationId: id, kind: 'dropped', detail: 'no ticket for this session: user message not posted' });
           return;
         }
+        // After a failed session the user was told and is back with the bot: what they typed for the
+        // agent meanwhile is not posted to a session that no longer exists.
+        const last = conversations.get(id)?.last;
+        if (last?.gen === op.gen && last.endedBy === 'failed') {
+          report({ conversationId: id, kind: 'dropped', detail: `the session failed: user message not posted (${op.externalId})` });
+          return;
+        }
         trace({ conversationId: id, call: 'postUserMessage', phase: 'request', ticketId, text: op.text, detail: `post to ticket ${ticketId}` });
+        const find = helpdesk.findUserMessage?.bind(helpdesk);
+        const input = { ticketId, conversationId: id, user: op.user, text: op.text, externalId: op.externalId };
         try {
-          const res = await attempt(id, 'postUserMessage', ticketId, () =>
-            helpdesk.postUserMessage({ ticketId, conversationId: id, user: op.user, text: op.text }),
+          const res = await attempt(
+            id,
+            'postUserMessage',
+            ticketId,
+            () => helpdesk.postUserMessage(input),
+            find &&
+              (async () => {
+                const found = await find({ ticketId, conversationId: id, externalId: op.externalId });
+                if (found) trace({ conversationId: id, call: 'findUserMessage', phase: 'response', ticketId, detail: `${op.externalId} was stored after all: message ${found.messageId}, not posted again` });
+                return found;
+              }),
           );
           trace({ conversationId: id, call: 'postUserMessage', phase: 'response', ticketId, detail: `message ${res.messageId}` });
         } catch (err) {
@@ -251,13 +336,19 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         return;
       }
       case 'catchUp': {
+        if (queuedCatchUps.get(id) === op) queuedCatchUps.delete(id);
         const state = conversations.get(id);
+        const reason: CatchUpReason = op.reason;
         if (!helpdesk.listMessagesSince || ticketId === undefined || !isOpen(state, op.gen)) return;
-        const after = state?.session?.lastAgentMessageId;
-        trace({ conversationId: id, call: 'listMessagesSince', phase: 'request', ticketId, detail: `messages after ${after ?? 'the start'}` });
-        const messages = await attempt(id, 'listMessagesSince', ticketId, () => helpdesk.listMessagesSince!(ticketId, after));
-        trace({ conversationId: id, call: 'listMessagesSince', phase: 'response', ticketId, detail: `${messages.length} message(s)` });
-        run(id, { kind: 'agentBacklog', gen: op.gen, messages }, false);
+        const after = state?.session?.caughtUpTo;
+        trace({ conversationId: id, call: 'listMessagesSince', phase: 'request', ticketId, detail: `catch-up (${reason}): messages after ${after ?? 'the start'}` });
+        try {
+          const messages = await attempt(id, 'listMessagesSince', ticketId, () => helpdesk.listMessagesSince!(ticketId, after));
+          trace({ conversationId: id, call: 'listMessagesSince', phase: 'response', ticketId, detail: `${messages.length} message(s)` });
+          run(id, { kind: 'agentBacklog', gen: op.gen, messages, reason }, false);
+        } catch (err) {
+          run(id, { kind: 'catchUpFailed', gen: op.gen, reason, error: messageOf(err) }, false);
+        }
         return;
       }
     }
@@ -284,7 +375,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     async catchUp(conversationId) {
       const state = conversations.get(conversationId);
       if (state?.mode !== 'LIVECHAT' || !state.session) return;
-      await enqueue(conversationId, { kind: 'catchUp', gen: state.session.gen });
+      await enqueue(conversationId, { kind: 'catchUp', gen: state.session.gen, reason: 'manual' });
     },
     state: (conversationId) => conversations.get(conversationId)?.mode ?? 'BOT',
     conversation: (conversationId) => conversations.get(conversationId),
@@ -297,6 +388,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       timers.clear();
     },
   };
+}
+
+const TIMER_KINDS: readonly TimerKind[] = ['expiry', 'catchUp', 'release'];
+
+function timerKey(conversationId: string, kind: TimerKind): string {
+  return `${conversationId}\u0000${kind}`;
 }
 
 function messageOf(err: unknown): string {

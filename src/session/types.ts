@@ -51,4 +51,5 @@ export interface HelpdeskMessage {
   createdAt: number;
 }
 
-export type EndReason = 'ended' | 'expired';
+/** Why the bridge closes the ticket: the user left, the session expired, or Gorgias failed it. */
+export type EndReason = 'ended' | 'expired' | 'failed';
