@@ -411,7 +411,10 @@ describe('webhook receiver under hostile input', () => {
     const boundMb = gc ? 20 : 200; // without a forced gc, garbage is still on the heap
     assert.ok(grownMb < boundMb, `memory grew by ${grownMb.toFixed(1)} MB (bound ${boundMb} MB)`);
     assertExactlyOnce();
-    const conns = await new Promise<number>((r, j) => receiver.server.getConnections((e, n) => (e ? j(e) : r(n))));
-    assert.ok(conns <= 1, `connections left open: ${conns}`); // none but perhaps a closing one
+    // No connection is kept: every one above was closed by the server (or by us). Closing is
+    // asynchronous on the server's side, so give it a moment.
+    const connections = () => new Promise<number>((r, j) => receiver.server.getConnections((e, n) => (e ? j(e) : r(n))));
+    for (let i = 0; i < 100 && (await connections()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await connections(), 0, 'connections left open');
   });
 });
