@@ -36,6 +36,12 @@ export class WebhookFormatError extends Error {}
 /** Decode `%XX` runs as UTF-8; keep a "%" that starts no valid escape. Throws on invalid UTF-8. */
 export function percentDecode(value: string): string {
   if (!value.includes('%')) return value;
+  // Fast path for well-formed escapes; the loop below handles a stray "%" and reports bad UTF-8.
+  try {
+    return decodeURIComponent(value).toWellFormed();
+  } catch {
+    // fall through
+  }
   const bytes: number[] = [];
   for (let i = 0; i < value.length; i++) {
     const c = value[i]!;
