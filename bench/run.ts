@@ -1,5 +1,6 @@
 // `npm run bench`: every speed figure, measured in one run on this machine.
 import { measureReceiver } from './receiver.ts';
+import { measureDefaultSimulate, measureLoad } from './simulate.ts';
 import { measureStartup } from './startup.ts';
 
 const fmt = (n: number) => n.toFixed(1);
@@ -20,3 +21,20 @@ console.log(`  livechat receiver       ${rps(r.receiverRps)}   rounds ${kilo(r.p
 console.log(`  receiver / bare         ${r.ratio.toFixed(2)}  (goal >= 0.5)`);
 console.log(`  non-200 answers         ${r.failures.bare + r.failures.receiver}${r.failureSamples.length ? `  (${r.failureSamples.join(', ')})` : ''}`);
 if (r.receiverEvents !== r.receiverOk) console.log(`  WARNING: ${r.receiverOk} receiver 200s but ${r.receiverEvents} events recorded`);
+
+// The simulator: the default run as a user runs it, then 1,000 conversations under load.
+const sim = measureDefaultSimulate();
+console.log(`\nlivechat simulate (default run, whole process)`);
+console.log(`  wall time               ${fmt(sim.processMs)} ms  (goal < 2000 ms)`);
+console.log(`  simulated time          ${(sim.simulatedMs / 60_000).toFixed(1)} min`);
+console.log(`  speed-up                ${Math.round(sim.speedup).toLocaleString('en-US')}x  (simulated / wall)`);
+
+const sessions = Number(process.env.BENCH_SESSIONS ?? 1000);
+const load = measureLoad(sessions, 50);
+console.log(`\nlivechat simulate --sessions ${load.sessions} --concurrency ${load.concurrency}`);
+console.log(`  wall time               ${fmt(load.wall_ms)} ms`);
+console.log(`  throughput              ${fmt(load.conversations_per_s)} conversations/s, ${fmt(load.relays_per_s)} agent relays/s`);
+console.log(`  relay latency           p50 ${load.relay_ms.p50.toFixed(1)} ms, p99 ${load.relay_ms.p99.toFixed(1)} ms (${load.relay_ms.count} relays)`);
+console.log(`  memory                  ${(load.bytes_per_open_session / 1024).toFixed(1)} KiB per open session (heap, emulator included)`);
+console.log(`  lost or doubled         ${load.ok ? 'none: every check passed' : `FAILED: ${load.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`).join('; ')}`}`);
+if (!load.ok) process.exitCode = 1;
