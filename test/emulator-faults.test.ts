@@ -140,6 +140,7 @@ describe('webhook faults', () => {
     await post(2);
     let idle = false;
     const done = emu.idle().then(() => (idle = true));
+    await emu.idle({ scheduled: false }); // nothing under way: both wait on the clock
     await tick();
     await tick();
     assert.equal(idle, false);

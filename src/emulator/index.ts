@@ -63,7 +63,11 @@ export interface Emulator {
   faults: Faults;
   deliveries: WebhookDelivery[];
   requests: ApiCall[];
-  idle(): Promise<void>;
+  /**
+   * Resolves when no webhook delivery is pending. With `{scheduled: false}`, when none is queued
+   * or in flight, ignoring those held by a delay or reorder window until the clock moves on.
+   */
+  idle(options?: { scheduled?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -283,7 +287,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     faults,
     deliveries: dispatcher.deliveries,
     requests,
-    idle: () => dispatcher.idle(),
+    idle: (options) => dispatcher.idle(options),
     close() {
       closing ??= new Promise<void>((resolve) => {
         dispatcher.close();

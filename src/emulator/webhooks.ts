@@ -137,8 +137,10 @@ export function createDispatcher(options: DispatcherOptions) {
   let nextEventId = 1;
   let seq = 1;
   let pending = 0;
+  /** Of `pending`, those waiting on a clock timer (delay, reorder window), not yet on their way. */
+  let waiting = 0;
   let closed = false;
-  let waiters: Array<() => void> = [];
+  let waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
   const deliveries: WebhookDelivery[] = [];
   const timers = new Set<Timer>();
   const inFlight = new Set<http.ClientRequest>();
@@ -146,14 +148,16 @@ export function createDispatcher(options: DispatcherOptions) {
   let held: Job[] = [];
   let heldTimer: Timer | undefined;
 
+  function wake(): void {
+    const ready = waiters.filter((w) => w.ready());
+    if (!ready.length) return;
+    waiters = waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+  }
+
   function settle(n = 1): void {
-    pending -= n;
-    if (pending <= 0) {
-      pending = 0;
-      const w = waiters;
-      waiters = [];
-      for (const resolve of w) resolve();
-    }
+    pending = Math.max(0, pending - n);
+    wake();
   }
 
   function record(job: Job, outcome: Partial<WebhookDelivery>): void {
@@ -238,11 +242,13 @@ export function createDispatcher(options: DispatcherOptions) {
     heldTimer = undefined;
     const batch = shuffle(held, random);
     held = [];
+    waiting -= batch.length;
     for (const job of batch) enqueue(job);
   }
 
   function hold(job: Job): void {
     held.push(job);
+    waiting++;
     if (held.length >= (faults.reorderBatch ?? 3)) releaseHeld();
     else if (!heldTimer) {
       const t = clock.setTimer(faults.reorderWindowMs ?? 1000, () => {
@@ -258,7 +264,13 @@ export function createDispatcher(options: DispatcherOptions) {
   function schedule(job: Job): void {
     pending++;
     const go = () => (faults.reorder ? hold(job) : enqueue(job));
-    if (faults.delayMs && faults.delayMs > 0) after(faults.delayMs, go);
+    if (faults.delayMs && faults.delayMs > 0) {
+      waiting++;
+      after(faults.delayMs, () => {
+        waiting--;
+        go();
+      });
+    }
     // Not before the API answer has been written.
     else setImmediate(() => (closed ? undefined : go()));
   }
@@ -319,9 +331,11 @@ export function createDispatcher(options: DispatcherOptions) {
       random = seededRandom(1);
       if (held.length) releaseHeld();
     },
-    idle(): Promise<void> {
-      if (pending === 0) return Promise.resolve();
-      return new Promise((resolve) => waiters.push(resolve));
+    /** No delivery pending; with `scheduled: false`, none under way (ignoring those waiting on the clock). */
+    idle(options: { scheduled?: boolean } = {}): Promise<void> {
+      const ready = options.scheduled === false ? () => pending - waiting <= 0 : () => pending === 0;
+      if (ready()) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ ready, resolve }));
     },
     close(): void {
       closed = true;
@@ -330,6 +344,7 @@ export function createDispatcher(options: DispatcherOptions) {
       held = [];
       for (const req of inFlight) req.destroy();
       inFlight.clear();
+      waiting = 0;
       settle(pending);
     },
   };
