@@ -160,7 +160,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     for (let i = 0; i < 50; i++) {
       const before = emulator.requests.length + emulator.deliveries.length;
       await engine.idle();
-      await emulator.idle();
+      // Deliveries delayed on the fake clock go out when passTime moves it; do not wait for them here.
+      await emulator.idle({ scheduled: false });
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (emulator.requests.length + emulator.deliveries.length === before) return;
     }
