@@ -39,6 +39,8 @@ export interface HeldMessage {
   id?: number;
   messageId?: string;
   text: string;
+  /** When its webhook arrived (held ones only). */
+  at?: number;
 }
 
 export type CatchUpReason = 'activity' | 'timer' | 'expiry' | 'manual';
@@ -266,7 +268,7 @@ function apply(
       return { state: s };
     }
     case 'release':
-      return { state: s.mode === 'LIVECHAT' && s.session?.held?.length ? flush(s, now, config, out) : s };
+      return { state: s.mode === 'LIVECHAT' && s.session?.held?.length ? release(s, now, config, out) : s };
     case 'agentBacklog':
       return { state: onBacklog(s, input.gen, input.messages, input.reason, now, config, out) };
     case 'catchUpFailed': {
@@ -430,12 +432,9 @@ function onWebhook(
     const id = numericId(ev.messageId);
     const window = config.reorderWindowMs ?? 0;
     if (window > 0) {
-      const held = session.held ?? [];
-      if (held.length === 0) out.push({ type: 'armTimer', at: now + window, timer: 'release' });
-      return {
-        state: { ...seen, session: { ...session, held: [...held, { id, messageId: ev.messageId, text: ev.text }] } },
-        outcome: 'delivered',
-      };
+      const held = [...(session.held ?? []), { id, messageId: ev.messageId, text: ev.text, at: now }];
+      out.push({ type: 'armTimer', at: held[0]!.at! + window, timer: 'release' });
+      return { state: { ...seen, session: { ...session, held } }, outcome: 'delivered' };
     }
     return { state: show(seen, [{ id, messageId: ev.messageId, text: ev.text }], now, config, out), outcome: 'delivered' };
   }
@@ -471,6 +470,28 @@ function onBacklog(
   if (found.length || cur.session!.held?.length) return flush(cur, now, config, out, true, found);
   if (reason === 'expiry' && session.checkingExpiry) return afterExpiryCheck(cur, now, out);
   return cur;
+}
+
+/**
+ * The reorder window of the oldest held message closed: show it, and every held message with a
+ * lower id, in id order. Each message waits the window from its own arrival, so a message whose
+ * webhook is less than a window late always overtakes the newer ones.
+ */
+function release(s: ConversationState, now: number, config: MachineConfig, out: Decision[]): ConversationState {
+  const window = config.reorderWindowMs ?? 0;
+  const held = s.session!.held ?? [];
+  const due = held.filter((m) => (m.at ?? now) + window <= now);
+  if (!due.length) {
+    out.push({ type: 'armTimer', at: held[0]!.at! + window, timer: 'release' });
+    return s;
+  }
+  const upTo = Math.max(...due.map((m) => m.id ?? Infinity));
+  const go = held.filter((m) => (m.id ?? Infinity) <= upTo || due.includes(m));
+  const stay = held.filter((m) => !go.includes(m));
+  const batch = [...go].sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity));
+  const next = show({ ...s, session: { ...s.session!, held: stay } }, batch, now, config, out);
+  if (stay.length) out.push({ type: 'armTimer', at: stay[0]!.at! + window, timer: 'release' });
+  return next;
 }
 
 /** Show the held messages (and `extra` found by a catch-up), in message-id order. */
