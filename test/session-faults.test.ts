@@ -156,6 +156,19 @@ describe('session engine against the emulator under faults', () => {
     assert.equal(posts(ticketId).length - before, 1, 'one POST reached Gorgias');
   });
 
+  it('a timeout after Gorgias created the ticket: the retry finds it by external_id, no second ticket', async () => {
+    const lookups = () => emu.requests.filter((r) => r.method === 'GET' && r.path === '/api/tickets').length;
+    const before = lookups();
+    proxy.holdNext('POST', /\/api\/tickets$/, 600);
+    await manager.userPayload('f6', SESSION_START);
+    await settle();
+    const tickets = emu.store.listTickets({ external_id: 'f6' });
+    assert.equal(tickets.length, 1);
+    assert.equal(tickets[0]!.messages.length, 1, 'one hand-off message');
+    assert.equal(ticketOf('f6'), tickets[0]!.id);
+    assert.equal(lookups() - before, 2, 'looked up before the first try and again before the retry');
+  });
+
   it('retries exhausted: the user and the bot are told, the session ends once, the ticket is closed when Gorgias is back', async () => {
     await manager.userPayload('f3', SESSION_START);
     const ticketId = ticketOf('f3');
