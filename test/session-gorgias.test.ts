@@ -93,6 +93,7 @@ describe('gorgiasHelpdesk against the emulator', () => {
     await manager.userMessage('conv-7', 'Tom & Jerry + me');
     await emu.agent.reply(ticketId, `Hello Ada & co #1 + 😀\nline two ${SESSION_END}`);
     await emu.idle();
+    await manager.idle(); // a sign-off is shown after a catch-up (nothing lost may come after it)
     assert.deepEqual(user, [{ id: 'conv-7', out: { text: 'Hello Ada & co #1 + 😀\nline two', buttons: [{ title: 'End chat', payload: SESSION_END }] } }]);
     assert.ok(reports.filter((r) => r.kind === 'echo').length >= 2, 'the first message and the user message came back as echoes');
 

@@ -177,7 +177,7 @@ describe('session manager under inbound faults', () => {
     assert.deepEqual(user, ['are you there?']);
   });
 
-  it('a lost agent webhook is caught up on the timer, once per quiet spell (no polling)', async () => {
+  it('a lost agent webhook is caught up on the timer; a silent session is checked a bounded number of times', async () => {
     const { manager, helpdesk, user, advance, agentDropped } = setup({ catchUpMs: 60_000 });
     await manager.userPayload('c1', SESSION_START);
     agentDropped('hi, Grace here');
@@ -186,8 +186,10 @@ describe('session manager under inbound faults', () => {
     await advance(1);
     assert.deepEqual(user, ['hi, Grace here']);
     const listed = helpdesk.named('listMessagesSince').length;
-    await advance(20 * 60_000);
-    assert.equal(helpdesk.named('listMessagesSince').length, listed + 1, 'one more timed catch-up after the delivery, then none');
+    await advance(3 * TIMEOUT);
+    // After the delivery: at +1, +3, +7, +15 min (backing off), then the check before expiry, then nothing.
+    assert.equal(helpdesk.named('listMessagesSince').length, listed + 5);
+    assert.equal(manager.state('c1'), 'BOT');
   });
 
   it('right before expiry, a last catch-up finds a lost message: shown, and the session goes on', async () => {
@@ -222,6 +224,20 @@ describe('session manager under inbound faults', () => {
     assert.equal(await hook(b, 'e2'), 'delivered');
     await advance(1000);
     assert.deepEqual(user, ['first', 'third', 'second'], 'more than a window late: shown late, once');
+  });
+
+  it('a sign-off is shown after a catch-up: a lost message before it is shown first', async () => {
+    const { manager, helpdesk, user, settle } = setup({ catchUpMs: false, catchUpOnUserMessage: false });
+    await manager.userPayload('c1', SESSION_START);
+    const ticketId = manager.conversation('c1')!.session!.ticketId!;
+    helpdesk.agentSays(ticketId, 'it ships tomorrow'); // webhook lost
+    const bye = helpdesk.agentSays(ticketId, `anything else? ${SESSION_END}`);
+    assert.equal(
+      await manager.agentWebhook({ conversationId: 'c1', ticketId, eventId: 'e2', messageId: String(bye.id), text: bye.text, fromAgent: true }),
+      'delivered',
+    );
+    await settle();
+    assert.deepEqual(user, ['it ships tomorrow', 'anything else?']);
   });
 
   it('END shows what is held, then closes', async () => {

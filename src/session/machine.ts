@@ -16,7 +16,11 @@ export const DEFAULT_CATCH_UP_MS = 60_000;
 
 /** When the open ticket is listed to find agent messages whose webhook never came (issue 7). */
 export interface CatchUpConfig {
-  /** One catch-up this long after the last message either way (re-armed by the next one); `false`: none. */
+  /**
+   * Timed catch-ups during a quiet spell: this long after the last message either way, then after
+   * twice that, four times... until the expiry check (a handful per spell, none once it ended).
+   * `false`: none.
+   */
   afterMs?: number | false;
   /** After each user message posted during the session. Default true. */
   onUserMessage?: boolean;
@@ -41,9 +45,11 @@ export interface HeldMessage {
   text: string;
   /** When its webhook arrived (held ones only). */
   at?: number;
+  /** A sign-off held until a catch-up shows whatever it must not overtake. */
+  verify?: boolean;
 }
 
-export type CatchUpReason = 'activity' | 'timer' | 'expiry' | 'manual';
+export type CatchUpReason = 'activity' | 'timer' | 'expiry' | 'signoff' | 'manual';
 export type TimerKind = 'expiry' | 'catchUp' | 'release';
 
 export interface OpenSession {
@@ -69,6 +75,8 @@ export interface OpenSession {
   held?: readonly HeldMessage[];
   /** The deadline passed and a last catch-up is looking for a message the webhooks missed. */
   checkingExpiry?: boolean;
+  /** Wait before the next timed catch-up; doubles after each one of a quiet spell. */
+  catchUpEvery?: number;
 }
 
 export type EndedBy = EndReason | 'failed';
@@ -263,9 +271,12 @@ function apply(
     }
     case 'catchUpDue': {
       const session = s.session;
-      if (s.mode !== 'LIVECHAT' || !session || session.ticketId === undefined || session.checkingExpiry || !config.catchUp) return { state: s };
-      out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: 'timer' } });
-      return { state: s };
+      if (s.mode !== 'LIVECHAT' || !session || session.checkingExpiry || !config.catchUp) return { state: s };
+      if (session.ticketId !== undefined) out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: 'timer' } });
+      // Back off: bounded calls on a silent session, and the expiry check is the last one.
+      const every = 2 * (session.catchUpEvery ?? DEFAULT_CATCH_UP_MS);
+      if (now + every < session.deadline) out.push({ type: 'armTimer', at: now + every, timer: 'catchUp' });
+      return { state: { ...s, session: { ...session, catchUpEvery: every } } };
     }
     case 'release':
       return { state: s.mode === 'LIVECHAT' && s.session?.held?.length ? release(s, now, config, out) : s };
@@ -273,7 +284,10 @@ function apply(
       return { state: onBacklog(s, input.gen, input.messages, input.reason, now, config, out) };
     case 'catchUpFailed': {
       out.push({ type: 'report', kind: 'error', detail: `catch-up (${input.reason}) failed: ${input.error}` });
-      if (input.reason !== 'expiry' || !isOpen(s, input.gen) || !s.session!.checkingExpiry) return { state: s };
+      if (!isOpen(s, input.gen)) return { state: s };
+      // Could not look: a sign-off waits no longer.
+      if (s.session!.held?.some((m) => m.verify)) s = flush(s, now, config, out);
+      if (input.reason !== 'expiry' || !s.session!.checkingExpiry) return { state: s };
       return { state: afterExpiryCheck(s, now, out) };
     }
   }
@@ -305,8 +319,8 @@ function active(session: OpenSession, now: number, config: MachineConfig, out: D
   const deadline = now + config.timeoutMs;
   out.push({ type: 'armTimer', at: deadline });
   const after = config.catchUp?.afterMs ?? DEFAULT_CATCH_UP_MS;
-  if (config.catchUp && after !== false && now + after < deadline) out.push({ type: 'armTimer', at: now + after, timer: 'catchUp' });
-  return { ...session, lastActivity: now, deadline, checkingExpiry: false };
+  if (config.catchUp && after !== false && after > 0 && now + after < deadline) out.push({ type: 'armTimer', at: now + after, timer: 'catchUp' });
+  return { ...session, lastActivity: now, deadline, checkingExpiry: false, catchUpEvery: after === false ? undefined : after };
 }
 
 function start(s: ConversationState, now: number, config: MachineConfig, out: Decision[]): ConversationState {
@@ -430,6 +444,13 @@ function onWebhook(
     }
     // A message a catch-up already showed is in seenMessages: its webhook is a duplicate above.
     const id = numericId(ev.messageId);
+    // The sign-off is the agent's last word and the user leaves on its button: a catch-up first
+    // shows any message whose webhook was lost, so none is left behind or shown after it.
+    if (config.catchUp && session.ticketId !== undefined && ev.text.includes(SESSION_END)) {
+      out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: 'signoff' } });
+      const held = [...(session.held ?? []), { id, messageId: ev.messageId, text: ev.text, at: now, verify: true }];
+      return { state: { ...seen, session: { ...session, held } }, outcome: 'delivered' };
+    }
     const window = config.reorderWindowMs ?? 0;
     if (window > 0) {
       const held = [...(session.held ?? []), { id, messageId: ev.messageId, text: ev.text, at: now }];
@@ -480,17 +501,21 @@ function onBacklog(
 function release(s: ConversationState, now: number, config: MachineConfig, out: Decision[]): ConversationState {
   const window = config.reorderWindowMs ?? 0;
   const held = s.session!.held ?? [];
-  const due = held.filter((m) => (m.at ?? now) + window <= now);
+  // A sign-off waiting for its catch-up, and what came after it, wait for that answer.
+  const barrier = Math.min(...held.filter((m) => m.verify).map((m) => m.id ?? -Infinity));
+  const due = held.filter((m) => !m.verify && (m.at ?? now) + window <= now && !((m.id ?? Infinity) > barrier));
+  const timed = held.filter((m) => !m.verify);
   if (!due.length) {
-    out.push({ type: 'armTimer', at: held[0]!.at! + window, timer: 'release' });
+    if (timed.length) out.push({ type: 'armTimer', at: timed[0]!.at! + window, timer: 'release' });
     return s;
   }
   const upTo = Math.max(...due.map((m) => m.id ?? Infinity));
-  const go = held.filter((m) => (m.id ?? Infinity) <= upTo || due.includes(m));
+  const go = held.filter((m) => !m.verify && ((m.id ?? Infinity) <= upTo || due.includes(m)));
   const stay = held.filter((m) => !go.includes(m));
   const batch = [...go].sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity));
   const next = show({ ...s, session: { ...s.session!, held: stay } }, batch, now, config, out);
-  if (stay.length) out.push({ type: 'armTimer', at: stay[0]!.at! + window, timer: 'release' });
+  const later = stay.filter((m) => !m.verify && (m.at ?? now) + window > now);
+  if (later.length) out.push({ type: 'armTimer', at: later[0]!.at! + window, timer: 'release' });
   return next;
 }
 
