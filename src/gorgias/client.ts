@@ -41,6 +41,8 @@ export interface ClientOptions {
   notice?: (line: string) => void;
   /** `--debug` request lines. */
   debug?: (line: string) => void;
+  /** First retry wait (doubled each time, with jitter); 500 ms by default. */
+  backoffBaseMs?: number;
   /** For tests of the jitter; defaults to Math.random. */
   random?: () => number;
 }
@@ -91,8 +93,8 @@ const MAX_RETRY_AFTER_S = 60;
 export const PAGE_LIMIT = 100;
 
 /** Exponential backoff with jitter: half fixed, half random, capped. `attempt` starts at 1. */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  const full = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+export function backoffMs(attempt: number, random: () => number = Math.random, baseMs = BACKOFF_BASE_MS): number {
+  const full = Math.min(BACKOFF_MAX_MS, baseMs * 2 ** (attempt - 1));
   return Math.round(full / 2 + (full / 2) * random());
 }
 
@@ -131,6 +133,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
   const maxRateLimitWaits = options.maxRateLimitWaits ?? DEFAULTS.maxRateLimitWaits;
   const clock = options.clock ?? realClock;
   const random = options.random ?? Math.random;
+  const backoffBaseMs = options.backoffBaseMs ?? BACKOFF_BASE_MS;
   const secrets = [options.apiKey, Buffer.from(`${options.username}:${options.apiKey}`).toString('base64')];
   const safe = (line: string) => redact(line, secrets);
   const notice = (line: string) => options.notice?.(safe(line));
@@ -173,7 +176,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
         debug(`${method} ${shown} -> ${error.kind} ${clock.now() - started}ms`);
         if (retryable && failures < maxRetries && isTransientNetworkError(err)) {
           failures++;
-          const wait = backoffMs(failures, random);
+          const wait = backoffMs(failures, random, backoffBaseMs);
           notice(`${error.kind === 'timeout' ? 'Gorgias timed out' : 'cannot reach Gorgias'}; retrying in ${seconds(wait)} (${failures}/${maxRetries})`);
           await clock.sleep(wait);
           continue;
@@ -191,7 +194,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
       }
       if (status >= 500 && retryable && failures < maxRetries) {
         failures++;
-        const wait = backoffMs(failures, random);
+        const wait = backoffMs(failures, random, backoffBaseMs);
         notice(`Gorgias answered ${status}; retrying in ${seconds(wait)} (${failures}/${maxRetries})`);
         await clock.sleep(wait);
         continue;
