@@ -274,7 +274,7 @@ describe('session machine', () => {
     c.start();
     c.feed({ kind: 'helpdeskFailed', gen: 1, op: 'post', error: 'HTTP 503' });
     assert.equal(c.state.mode, 'BOT');
-    assert.deepEqual(toUser(c.last), [{ text: FAILED_TEXT }]);
+    assert.deepEqual(toUser(c.last), [{ text: FAILED_TEXT, notice: true }]);
     assert.deepEqual(toBot(c.last), [{ kind: 'event', event: 'LIVECHAT_SESSION_FAILED' }]);
     c.feed({ kind: 'helpdeskFailed', gen: 1, op: 'post', error: 'HTTP 503' });
     assert.deepEqual(toBot(c.last), []);

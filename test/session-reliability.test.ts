@@ -187,8 +187,9 @@ describe('session manager under inbound faults', () => {
     assert.deepEqual(user, ['hi, Grace here']);
     const listed = helpdesk.named('listMessagesSince').length;
     await advance(3 * TIMEOUT);
-    // After the delivery: at +1, +3, +7, +15 min (backing off), then the check before expiry, then nothing.
-    assert.equal(helpdesk.named('listMessagesSince').length, listed + 5);
+    // After the delivery: at +1, +3, +7 min (backing off), then every 5 min (the cap): +12, +17, +22,
+    // +27, then the check before expiry at +30, then nothing.
+    assert.equal(helpdesk.named('listMessagesSince').length, listed + 8);
     assert.equal(manager.state('c1'), 'BOT');
   });
 

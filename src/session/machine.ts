@@ -13,6 +13,8 @@ export const DEFAULT_MAX_SEEN = 512;
 
 /** Default wait after the last message either way before one timed catch-up of dropped webhooks. */
 export const DEFAULT_CATCH_UP_MS = 60_000;
+/** The back-off of timed catch-ups stops growing here, so a lost message in a long quiet spell waits at most this long. */
+export const DEFAULT_CATCH_UP_MAX_MS = 5 * 60_000;
 
 /** When the open ticket is listed to find agent messages whose webhook never came (issue 7). */
 export interface CatchUpConfig {
@@ -22,6 +24,8 @@ export interface CatchUpConfig {
    * `false`: none.
    */
   afterMs?: number | false;
+  /** Cap of the back-off between timed catch-ups. Default `DEFAULT_CATCH_UP_MAX_MS`. */
+  maxEveryMs?: number;
   /** After each user message posted during the session. Default true. */
   onUserMessage?: boolean;
   /** Right before a session expires: a message found then is shown and the session goes on. Default true. */
@@ -274,7 +278,7 @@ function apply(
       if (s.mode !== 'LIVECHAT' || !session || session.checkingExpiry || !config.catchUp) return { state: s };
       if (session.ticketId !== undefined) out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: 'timer' } });
       // Back off: bounded calls on a silent session, and the expiry check is the last one.
-      const every = 2 * (session.catchUpEvery ?? DEFAULT_CATCH_UP_MS);
+      const every = Math.min(config.catchUp.maxEveryMs ?? DEFAULT_CATCH_UP_MAX_MS, 2 * (session.catchUpEvery ?? DEFAULT_CATCH_UP_MS));
       if (now + every < session.deadline) out.push({ type: 'armTimer', at: now + every, timer: 'catchUp' });
       return { state: { ...s, session: { ...session, catchUpEvery: every } } };
     }
@@ -413,7 +417,7 @@ function fail(s: ConversationState, now: number, config: MachineConfig, out: Dec
   if (s.session!.held?.length) s = flush(s, now, config, out, false);
   const session = s.session!;
   out.push({ type: 'cancelTimer' });
-  out.push({ type: 'toUser', out: { text: FAILED_TEXT } });
+  out.push({ type: 'toUser', out: { text: FAILED_TEXT, notice: true } });
   out.push({ type: 'toBot', input: { kind: 'event', event: SESSION_FAILED } });
   // Best effort: a note and the ticket closed once Gorgias answers again (queued after the failed call).
   if (session.ticketId !== undefined) out.push({ type: 'helpdesk', op: { kind: 'end', gen: session.gen, reason: 'failed' } });

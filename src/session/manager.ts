@@ -89,6 +89,8 @@ export interface SessionManagerOptions {
    * by the next message, never repeated on a silent session). Default 60 s; `false`: no timer.
    */
   catchUpMs?: number | false;
+  /** The back-off between timed catch-ups stops growing here. Default 5 minutes. */
+  catchUpMaxMs?: number;
   /** Catch up after each user message posted during a session. Default true. */
   catchUpOnUserMessage?: boolean;
   /** Catch up right before a session expires; a message found then is shown and the session goes on. Default true. */
@@ -130,6 +132,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     catchUp: helpdesk.listMessagesSince
       ? {
           afterMs: options.catchUpMs === undefined ? DEFAULT_CATCH_UP_MS : options.catchUpMs,
+          maxEveryMs: options.catchUpMaxMs,
           onUserMessage: options.catchUpOnUserMessage ?? true,
           beforeExpiry: options.catchUpBeforeExpiry ?? true,
         }

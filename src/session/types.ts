@@ -21,6 +21,8 @@ export interface Button {
 export interface UserOutput {
   text: string;
   buttons?: Button[];
+  /** Said by the bridge itself (e.g. Gorgias is unreachable), not an agent message. */
+  notice?: boolean;
 }
 
 /** What the bridge sends the bot: the user's words while no session is open, and lifecycle events. */
