@@ -145,3 +145,42 @@ test('simulate --sessions rejects a bad count with exit 2', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--sessions must be a whole number/);
 });
+
+test('simulate --faults: 5xx, 429 storms, lost, doubled, late and reordered webhooks, and an outage; every check still holds', async () => {
+  const r = await runCli(['simulate', '--faults', '--seed', '7', '--json'], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  assert.equal(r.code, 0, r.stdout.split('\n').at(-2) + r.stderr);
+  const lines = parseLines(r.stdout);
+  const summary = lines.at(-1)!;
+  assert.equal(summary.ok, true);
+  const details = lines.map((l) => (l as Line & { detail?: string }).detail ?? '');
+  assert.ok(details.some((d) => /^fault injected: the next \d API call\(s\) answer 50\d$/.test(d)), '5xx injected');
+  assert.ok(details.some((d) => /^fault injected: 429 storm/.test(d)), '429 storm injected');
+  assert.ok(details.some((d) => /retrying|retry:/.test(d)), 'the bridge retried');
+  // The outage: the hand-off fails after bounded retries; the user is told, the bot gets it back.
+  const outage = lines.filter((l) => l.conversation === 'conv-outage');
+  assert.ok(outage.some((l) => is(l, 'bridge', 'user', 'event') && /could not reach an agent/.test(l.text ?? '')), 'the user is told plainly');
+  assert.equal(outage.filter((l) => is(l, 'bridge', 'bot', 'event') && l.payload === 'LIVECHAT_SESSION_FAILED').length, 1);
+  const after = outage.slice(outage.findIndex((l) => l.payload === 'LIVECHAT_SESSION_FAILED'));
+  assert.ok(after.some((l) => is(l, 'bridge', 'bot', 'message') && l.text === 'Hello? Anyone?'), 'the bot has the user back');
+  // Every agent message of the handoff reached the user once, in order, despite the webhook faults.
+  const relayed = lines.filter((l) => l.conversation === 'conv-handoff' && is(l, 'bridge', 'user', 'message')).map((l) => l.text);
+  assert.deepEqual(relayed, [
+    "Hi Ada, I'm Grace from support. Let me check order #1042.",
+    'It ships tomorrow, with 20% off for the delay.',
+    'Thanks for chatting with us! If you need anything else, just write again.',
+  ]);
+  assert.equal(summary.checks!.find((c) => c.name === 'one end per session')?.detail, 'conv-handoff: ended, conv-expiry: expired, conv-outage: failed');
+  const hooks = summary.checks!.find((c) => c.name === 'webhooks accepted by the receiver')!.detail;
+  const [, dropped, doubled] = /(\d+) dropped, (\d+) sent twice/.exec(hooks) ?? [];
+  assert.ok(Number(dropped) > 0 && Number(doubled) > 0, `webhooks were lost and doubled: ${hooks}`);
+  assert.ok(details.some((d) => /duplicate, not shown/.test(d)), 'a doubled webhook was absorbed');
+});
+
+test('--faults with --sessions, or --seed without --faults, is a usage error', async () => {
+  const a = await runCli(['simulate', '--faults', '--sessions', '3']);
+  assert.equal(a.code, 2);
+  assert.match(a.stderr, /cannot be combined with --sessions/);
+  const b = await runCli(['simulate', '--seed', '3']);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /--seed only applies with --faults/);
+});

@@ -111,19 +111,43 @@ async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): P
   }
 }
 
+/** Pure: `--seed`, a whole number. */
+export function parseSeed(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw usageError(`--seed must be a whole number >= 0, got "${raw}"`);
+  return n;
+}
+
 export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
   const timeoutMs = parseTimeoutMinutes(opts.timeout);
-  if (opts.sessions !== undefined) return simulateLoad(opts, io, timeoutMs);
+  if (opts.sessions !== undefined) {
+    if (opts.faults) throw usageError('--faults runs the scenarios; it cannot be combined with --sessions');
+    return simulateLoad(opts, io, timeoutMs);
+  }
+  if (opts.seed !== undefined && !opts.faults) throw usageError('--seed only applies with --faults');
   const scenarios = loadScenarios(opts.scenario);
   const { runSimulation } = await import('../simulator/run.js');
+  const faults = opts.faults ? await import('../simulator/faults.js') : undefined;
+  const seed = faults ? parseSeed(opts.seed, faults.DEFAULT_FAULT_SEED) : undefined;
+  // The outage scenario joins the default run: retries that run out must end the session cleanly.
+  if (faults && (opts.scenario ?? 'all') === 'all') scenarios.push(faults.OUTAGE);
   const style = lineStyle(io);
   const c = paint(io);
   let scenarioStart = 0;
   const wallStart = realClock.now();
 
+  if (faults && !opts.json) io.out(c.dim(`faults on (seed ${seed}): 5xx and 429 storms before user steps; webhooks dropped ${faults.WEBHOOK_FAULTS.drop * 100}%, duplicated ${faults.WEBHOOK_FAULTS.duplicate * 100}%, delayed ${faults.WEBHOOK_FAULTS.delayMs / 1000} s, reordered`));
   const result = await runSimulation({
     scenarios,
     timeoutMs,
+    ...(faults && seed !== undefined
+      ? {
+          ...faults.FAULT_WORLD,
+          faults: faults.faultInjector(seed),
+          onReady: (world) => world.emulator.faults.webhooks({ ...faults.WEBHOOK_FAULTS, seed }),
+        }
+      : {}),
     onScenario(s, at) {
       scenarioStart = at;
       if (!opts.json) io.out(`\n${c.bold(`── scenario: ${s.name} (${s.conversation}) ──`)}`);

@@ -2,6 +2,7 @@
 // the lifecycle rules from what passed.
 import { responseText } from '../macro/signoff.js';
 import { checkTimeline } from './checks.js';
+import type { FaultInjector } from './faults.js';
 import { describeStep, type Scenario, type Step } from './scenario.js';
 import type { Check, TimelineEntry } from './timeline.js';
 import { createWorld, SIM_START, type World, type WorldOptions } from './world.js';
@@ -10,6 +11,8 @@ export { botReply, SIM_START } from './world.js';
 
 /** Simulated time a person takes before each action, so the timeline reads like a real chat. */
 export const THINK_MS = 20_000;
+/** How many more THINK_MS a user waits for a button that has not shown up yet. */
+const PATIENCE_STEPS = 3;
 const MINUTE = 60_000;
 
 export interface SimulationOptions extends Pick<WorldOptions, 'engine' | 'client'> {
@@ -21,6 +24,8 @@ export interface SimulationOptions extends Pick<WorldOptions, 'engine' | 'client
   onScenario?: (scenario: Scenario, startedAt: number) => void;
   /** Called once the world is up, before the first scenario (fault injection goes here). */
   onReady?: (world: World) => void;
+  /** Breaks Gorgias around steps (`--faults`). */
+  faults?: FaultInjector;
 }
 
 export interface SimulationResult {
@@ -39,7 +44,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       world.scenario = s.name;
       options.onScenario?.(s, world.clock.now());
       for (const step of s.steps) {
+        const fault = options.faults?.beforeStep(world, s, step);
+        if (fault) world.record({ conversation: s.conversation, from: 'gorgias', to: 'bridge', kind: 'api', detail: `fault injected: ${fault}` });
         const problem = await playStep(world, s, step);
+        options.faults?.afterStep(world, s, step);
         if (problem) stepProblems.push(`${s.name}: ${describeStep(step)}: ${problem}`);
       }
       // Let an open session run to its end, so every session ends exactly once.
@@ -63,11 +71,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 /** Every webhook that was sent (not dropped on purpose) got a 2xx from our receiver. */
 export function webhookCheck(world: World): Check {
   const sent = world.emulator.deliveries.filter((d) => !d.dropped);
+  const dropped = world.emulator.deliveries.length - sent.length;
+  const doubled = sent.filter((d) => d.duplicate).length;
   const refused = sent.filter((d) => d.error || (d.status !== undefined && (d.status < 200 || d.status >= 300)));
+  const faults = dropped || doubled ? ` (fault injection: ${dropped} dropped, ${doubled} sent twice)` : '';
   return {
     name: 'webhooks accepted by the receiver',
     ok: refused.length === 0,
-    detail: refused.length ? refused.map((d) => `event ${d.eventId}: ${d.error ?? d.status}`).join('; ') : `${sent.length} delivery(ies), all answered 2xx`,
+    detail: refused.length ? refused.map((d) => `event ${d.eventId}: ${d.error ?? d.status}`).join('; ') : `${sent.length} delivery(ies), all answered 2xx${faults}`,
   };
 }
 
@@ -85,7 +96,10 @@ async function playStep(world: World, s: Scenario, step: Step): Promise<string |
   } else if ('payload' in step || 'press' in step) {
     let payload: string;
     if ('press' in step) {
-      const button = world.lastButtons(conversation)?.find((b) => b.title === step.press);
+      const shown = () => world.lastButtons(conversation)?.find((b) => b.title === step.press);
+      // A person waits a little for a button that is late (a lost webhook being caught up).
+      for (let i = 0; i < PATIENCE_STEPS && !shown(); i++) await world.passTime(THINK_MS);
+      const button = shown();
       if (!button) return `no [${step.press}] button was shown to the user`;
       payload = button.payload;
     } else payload = step.payload;

@@ -2,7 +2,7 @@
 // over real HTTP on loopback, a scripted bot, and a FakeClock. Everything that passes is recorded
 // as a timeline entry. Shared by the scenario run and the load run.
 import { startEmulator, type Emulator } from '../emulator/index.js';
-import { createGorgiasClient } from '../gorgias/client.js';
+import { createGorgiasClient, type ClientOptions } from '../gorgias/client.js';
 import { applySignoffPlan, planSignoffMacro } from '../macro/ensure.js';
 import { DEFAULT_MACRO_NAME, DEFAULT_SIGNOFF, responseText, signoffMacroBody } from '../macro/signoff.js';
 import { createReceiver, listenReceiver, type RunningReceiver } from '../receiver/index.js';
@@ -41,10 +41,10 @@ export interface WorldOptions {
   keepEntries?: boolean;
   /** Called whenever the bridge shows the user something (relay latency in load runs). */
   onUserOutput?: (conversation: string, out: UserOutput) => void;
-  /** Engine options for fault runs: retries, catch-up. */
-  engine?: Partial<Pick<SessionManagerOptions, 'retry'>> & Record<string, unknown>;
+  /** Engine options for fault runs: retries, catch-up, reorder window. */
+  engine?: Partial<Omit<SessionManagerOptions, 'clock' | 'helpdesk' | 'sinks' | 'timeoutMs'>>;
   /** Client options for fault runs. */
-  client?: { timeoutMs?: number; maxRetries?: number };
+  client?: Partial<Pick<ClientOptions, 'timeoutMs' | 'maxRetries' | 'maxRateLimitWaits' | 'backoffBaseMs'>>;
 }
 
 export interface World {
@@ -92,7 +92,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   };
 
   const toUser = (conversation: string, out: UserOutput, from: 'bridge' | 'bot'): void => {
-    record({ conversation, from, to: 'user', kind: 'message', text: out.text, buttons: out.buttons });
+    // A bridge notice is an event, so the checks never count it as an agent message.
+    record({ conversation, from, to: 'user', kind: out.notice ? 'event' : 'message', text: out.text, buttons: out.buttons });
     if (out.buttons?.length) buttons.set(conversation, out.buttons);
     if (from === 'bridge') options.onUserOutput?.(conversation, out);
   };
