@@ -3,6 +3,7 @@
 import { LivechatError, usageError } from '../errors.js';
 import type { Macro, MacroAction, NewMacro } from '../gorgias/types.js';
 import { SESSION_END } from '../session/payloads.js';
+import { textToHtml } from '../html.js';
 
 export const DEFAULT_MACRO_NAME = 'End livechat';
 export const DEFAULT_SIGNOFF = `Thanks for chatting with us! If you need anything else, just write again. ${SESSION_END}`;
@@ -15,19 +16,7 @@ export function signoffText(text?: string): { text: string; added: boolean } {
   return { text: `${text.trimEnd()} ${SESSION_END}`, added: true };
 }
 
-export function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
 
-/** One paragraph; line breaks become <br>. */
-export function textToHtml(text: string): string {
-  return `<p>${escapeHtml(text).replace(/\r?\n/g, '<br>')}</p>`;
-}
 
 export function responseTextAction(text: string): MacroAction {
   return {

@@ -5,6 +5,7 @@ import type { GorgiasClient } from '../gorgias/client.js';
 import type { NewMessage, NewTicket, Ticket } from '../gorgias/types.js';
 import type { HelpdeskPort } from './manager.js';
 import type { EndReason, HelpdeskMessage, Turn, UserMeta } from './types.js';
+import { escapeHtml, textToHtml } from '../html.js';
 
 /** The part of the client the port uses (the real client satisfies it; tests may pass a smaller one). */
 export type HelpdeskClient = Pick<GorgiasClient, 'createTicket' | 'listTickets' | 'updateTicket' | 'createMessage' | 'listMessages'>;
@@ -47,17 +48,7 @@ export function customerFor(user: UserMeta, conversationId: string, domain = PLA
   return { email: placeholderEmail(externalId, domain), external_id: externalId, ...(name ? { name } : {}) };
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
-/** Paragraphs on blank lines, `<br>` on single newlines. */
-export function textToHtml(text: string): string {
-  return text
-    .split(/\n{2,}/)
-    .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`)
-    .join('');
-}
 
 function metaLines(user: UserMeta): string[] {
   return Object.entries(user)
