@@ -4,7 +4,6 @@ import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createReceiver, decodeText, parseWebhook } from '../src/receiver/index.js';
-import { FakeClock } from '../src/session/clock.js';
 import { createSessionManager, type HelpdeskPort, type SessionManager, type UserOutput } from '../src/session/manager.js';
 import { SESSION_START } from '../src/session/payloads.js';
 import type { AgentWebhook } from '../src/session/types.js';
@@ -28,7 +27,6 @@ let eventSeq = 0;
 
 before(async () => {
   manager = createSessionManager({
-    clock: new FakeClock(),
     helpdesk,
     sinks: { toUser: (id, out) => delivered.push({ id, out }), toBot: () => undefined },
   });

@@ -3,7 +3,6 @@
 // hands it to the user's sink synchronously; no Gorgias call sits in that path).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock } from '../session/clock.js';
 import type { AgentWebhook, WebhookOutcome } from '../session/types.js';
 import { isMessageCreated, parseWebhook } from './parse.js';
 
@@ -25,8 +24,6 @@ export interface RejectedRequest {
 export interface ReceiverOptions {
   token: string;
   onEvent(event: AgentWebhook): Promise<WebhookOutcome | void> | WebhookOutcome | void;
-  /** Not read yet; reserved for timed catch-up (issue 7). */
-  clock?: Clock;
   maxBodyBytes?: number;
   maxUrlBytes?: number;
   /** Every refused request (4xx/5xx), for logs and the simulator; never throws into the handler. */
