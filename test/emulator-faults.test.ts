@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
-import { seededRandom, shuffle } from '../src/emulator/webhooks.ts';
+import { shuffle } from '../src/emulator/webhooks.ts';
+import { seededRandom } from '../src/random.ts';
 import { FakeClock } from '../src/session/clock.ts';
 import { call, customerMessage, httpIntegration, livechatTemplate, newTicket, startReceiver, tick, type Receiver } from './emulator-helpers.ts';
 

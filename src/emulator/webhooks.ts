@@ -8,6 +8,7 @@ import type { Clock, Timer } from '../session/clock.js';
 import { EMPTY_BODY_WITHOUT_FORM, EVENT_OBJECT_TYPE, WEBHOOK_TIMEOUT_MS, type TemplateEncoding } from './guesses.js';
 import type { StoreEvent } from './store.js';
 import { fillTemplate, fillUrl } from './template.js';
+import { seededRandom } from '../random.js';
 
 export interface WebhookEvent {
   id: number;
@@ -79,17 +80,6 @@ export interface DispatcherOptions {
   log: (line: string) => void;
 }
 
-/** mulberry32: small, seeded, deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fisher-Yates with `random`; a batch of two or more never comes out in its original order. */
 export function shuffle<T>(items: T[], random: () => number): T[] {

@@ -5,20 +5,9 @@ import { backoffPolicy } from '../session/manager.js';
 import { SESSION_START } from '../session/payloads.js';
 import type { Scenario, Step } from './scenario.js';
 import type { World, WorldOptions } from './world.js';
+import { seededRandom } from '../random.js';
 
 export const DEFAULT_FAULT_SEED = 20261125;
-
-/** mulberry32: small, fast, good enough to pick faults. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Webhook faults for the whole run (probabilities and simulated delays). */
 export const WEBHOOK_FAULTS = { drop: 0.2, duplicate: 0.3, delayMs: 3_000, reorder: true, reorderWindowMs: 1_500 } as const;
