@@ -38,6 +38,13 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(EXIT.interrupted);
   };
   process.on('SIGINT', onInterrupt);
+  // A closed pipe (`livechat simulate | head`) is the reader saying "enough", not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+      throw err;
+    });
+  }
   try {
     const { run } = await import('./cli.js');
     await run(argv);

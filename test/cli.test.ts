@@ -48,3 +48,15 @@ test('`help <command>` and `<command> --help` exit 0 with the help on stdout', a
     assert.match(r.stdout, /Usage: livechat simulate/);
   }
 });
+
+test('a reader that closes the pipe early (| head) ends the run quietly, no stack trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('./helpers.ts');
+  const child = spawn(process.execPath, [BIN, 'simulate'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  assert.doesNotMatch(stderr, /EPIPE|\n\s+at /);
+});
