@@ -78,6 +78,11 @@ function progressBar(io: Io): ((done: number, total: number) => void) | undefine
   };
 }
 
+function latencyJson(l: { p50: number; p99: number; max: number; count: number }) {
+  const ms = (n: number) => Number(n.toFixed(3));
+  return { p50: ms(l.p50), p99: ms(l.p99), max: ms(l.max), count: l.count };
+}
+
 async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): Promise<void> {
   const sessions = parseCount('--sessions', opts.sessions, 100_000);
   const concurrency = parseCount('--concurrency', opts.concurrency ?? '50', 10_000);
@@ -94,7 +99,8 @@ async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): P
         wall_ms: Math.round(r.wallMs),
         conversations_per_s: Number(r.conversationsPerSecond.toFixed(1)),
         relays_per_s: Number(r.relaysPerSecond.toFixed(1)),
-        relay_ms: { p50: Number(r.relayMs.p50.toFixed(2)), p99: Number(r.relayMs.p99.toFixed(2)), max: Number(r.relayMs.max.toFixed(2)), count: r.relayMs.count },
+        relay_ms: latencyJson(r.relayMs),
+        end_to_end_ms: latencyJson(r.endToEndMs),
         bytes_per_open_session: Math.round(r.bytesPerOpenSession),
         checks: r.checks,
       }),
@@ -102,7 +108,8 @@ async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): P
   } else {
     io.out(`${r.sessions} conversations, ${r.concurrency} at a time, in ${(r.wallMs / 1000).toFixed(2)} s`);
     io.out(`  throughput      ${r.conversationsPerSecond.toFixed(1)} conversations/s, ${r.relaysPerSecond.toFixed(1)} agent relays/s`);
-    io.out(`  relay latency   p50 ${r.relayMs.p50.toFixed(1)} ms, p99 ${r.relayMs.p99.toFixed(1)} ms (agent message in Gorgias -> user), ${r.relayMs.count} relays`);
+    io.out(`  relay latency   p50 ${r.relayMs.p50.toFixed(2)} ms, p99 ${r.relayMs.p99.toFixed(2)} ms (webhook in -> user), ${r.relayMs.count} relays`);
+    io.out(`  end to end      p50 ${r.endToEndMs.p50.toFixed(1)} ms, p99 ${r.endToEndMs.p99.toFixed(1)} ms (agent message created in Gorgias -> user)`);
     io.out(`  memory          ${(r.bytesPerOpenSession / 1024).toFixed(1)} KiB per open session (heap, emulator included)`);
     for (const check of r.checks) io.out(`${check.ok ? c.green('✓') : c.red('✗')} ${check.name}: ${check.detail}`);
   }

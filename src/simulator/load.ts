@@ -26,8 +26,10 @@ export interface LoadResult {
   wallMs: number;
   conversationsPerSecond: number;
   relaysPerSecond: number;
-  /** Agent message sent in Gorgias -> shown to the user (webhook, receiver, engine), real ms. */
+  /** Webhook in at the receiver -> shown to the user (receiver and engine), real ms. */
   relayMs: { p50: number; p99: number; max: number; count: number };
+  /** Agent message created in Gorgias -> shown to the user (emulator dispatch, HTTP, receiver, engine), real ms. */
+  endToEndMs: { p50: number; p99: number; max: number; count: number };
   /** Heap growth with every session open, divided by the open sessions (emulator's share included). */
   bytesPerOpenSession: number;
   checks: Check[];
@@ -39,6 +41,10 @@ export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i]!;
+}
+
+function summarize(sorted: number[]): LoadResult['relayMs'] {
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0, count: sorted.length };
 }
 
 /** Run `work(i)` for i in [0, total) with at most `concurrency` in flight. */
@@ -74,7 +80,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       w.resolve();
     }
   };
-  const world = await createWorld({ timeoutMs: options.timeoutMs, onUserOutput, engine: options.engine, client: options.client });
+  const webhookRelays: number[] = [];
+  const world = await createWorld({
+    timeoutMs: options.timeoutMs,
+    onUserOutput,
+    onWebhookRelay: (ms) => webhookRelays.push(ms),
+    engine: options.engine,
+    client: options.client,
+  });
   world.scenario = 'load';
   options.onReady?.(world);
   const latencies: number[] = [];
@@ -151,6 +164,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }
   const wallMs = Math.max(1, stopwatch() - started);
   latencies.sort((a, b) => a - b);
+  webhookRelays.sort((a, b) => a - b);
   const checks: Check[] = [
     { name: 'every relay reached the user', ok: lost.length === 0, detail: lost.length ? lost.slice(0, 5).join('; ') : `${latencies.length} relay(s)` },
     ...checkTimeline(world.entries, options.timeoutMs),
@@ -162,7 +176,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     wallMs,
     conversationsPerSecond: (options.sessions * 1000) / wallMs,
     relaysPerSecond: (latencies.length * 1000) / wallMs,
-    relayMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0, count: latencies.length },
+    relayMs: summarize(webhookRelays),
+    endToEndMs: summarize(latencies),
     bytesPerOpenSession,
     checks,
     ok: checks.every((c) => c.ok),

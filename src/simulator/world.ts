@@ -6,7 +6,7 @@ import { createGorgiasClient, type ClientOptions } from '../gorgias/client.js';
 import { applySignoffPlan, planSignoffMacro } from '../macro/ensure.js';
 import { DEFAULT_MACRO_NAME, DEFAULT_SIGNOFF, responseText, signoffMacroBody } from '../macro/signoff.js';
 import { createReceiver, listenReceiver, type RunningReceiver } from '../receiver/index.js';
-import { FakeClock, realClock } from '../session/clock.js';
+import { FakeClock, realClock, stopwatch } from '../session/clock.js';
 import { gorgiasHelpdesk } from '../session/helpdesk.js';
 import { createSessionManager, type BotInput, type SessionManager, type SessionManagerOptions, type UserOutput } from '../session/manager.js';
 import { SESSION_EXPIRED, SESSION_START } from '../session/payloads.js';
@@ -41,6 +41,8 @@ export interface WorldOptions {
   keepEntries?: boolean;
   /** Called whenever the bridge shows the user something (relay latency in load runs). */
   onUserOutput?: (conversation: string, out: UserOutput) => void;
+  /** Real ms from a webhook reaching the receiver to its message shown to the user. */
+  onWebhookRelay?: (ms: number) => void;
   /** Engine options for fault runs: retries, catch-up, reorder window. */
   engine?: Partial<Omit<SessionManagerOptions, 'clock' | 'helpdesk' | 'sinks' | 'timeoutMs'>>;
   /** Client options for fault runs. */
@@ -84,6 +86,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   const token = newWebhookToken();
   let manager: SessionManager | undefined;
   let world: World | undefined;
+  /** Conversation -> when its latest agent webhook reached the receiver (real ms). */
+  const webhookIn = new Map<string, number>();
 
   const record = (entry: Recorded): void => {
     const full: TimelineEntry = { at: clock.now(), scenario: world?.scenario ?? 'setup', ...entry };
@@ -95,7 +99,13 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     // A bridge notice is an event, so the checks never count it as an agent message.
     record({ conversation, from, to: 'user', kind: out.notice ? 'event' : 'message', text: out.text, buttons: out.buttons });
     if (out.buttons?.length) buttons.set(conversation, out.buttons);
-    if (from === 'bridge') options.onUserOutput?.(conversation, out);
+    if (from !== 'bridge') return;
+    const since = webhookIn.get(conversation);
+    if (since !== undefined && !out.notice) {
+      webhookIn.delete(conversation);
+      options.onWebhookRelay?.(stopwatch() - since);
+    }
+    options.onUserOutput?.(conversation, out);
   };
 
   const toBot = (conversation: string, input: BotInput): void => {
@@ -114,6 +124,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
         const conversation = event.conversationId ?? `ticket-${event.ticketId ?? '?'}`;
         const who = event.fromAgent ? 'agent message' : "echo of the user's message, ignored";
         record({ conversation, from: 'gorgias', to: 'bridge', kind: 'webhook', text: event.text, detail: `${who}, event ${event.eventId ?? '-'}` });
+        if (event.fromAgent) webhookIn.set(conversation, stopwatch());
         const outcome = await manager!.agentWebhook(event);
         if (outcome !== 'delivered' && outcome !== 'echo') {
           record({ conversation, from: 'gorgias', to: 'bridge', kind: 'webhook', detail: `event ${event.eventId ?? '-'}: ${outcome}, not shown to the user` });
