@@ -65,16 +65,16 @@ export function parseCount(flag: string, raw: string | undefined, max: number): 
   return n;
 }
 
-function progressBar(io: Io): ((done: number, total: number) => void) | undefined {
+function progressBar(io: Io): ((phase: string, done: number, total: number) => void) | undefined {
   if (!io.stderrIsTTY || !io.color) return undefined;
-  let last = -1;
-  return (done, total) => {
-    const pct = Math.floor((done / total) * 100);
-    if (pct === last && done !== total) return;
-    last = pct;
+  let last = '';
+  return (phase, done, total) => {
     const width = 30;
     const filled = Math.round((done / total) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} conversations${done === total ? '\n' : ''}`);
+    const line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} conversations ${phase}`;
+    if (line === last) return;
+    last = line;
+    process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
   };
 }
 
@@ -133,12 +133,12 @@ export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
     return simulateLoad(opts, io, timeoutMs);
   }
   if (opts.seed !== undefined && !opts.faults) throw usageError('--seed only applies with --faults');
-  const scenarios = loadScenarios(opts.scenario);
-  const { runSimulation } = await import('../simulator/run.js');
   const faults = opts.faults ? await import('../simulator/faults.js') : undefined;
   const seed = faults ? parseSeed(opts.seed, faults.DEFAULT_FAULT_SEED) : undefined;
-  // The outage scenario joins the default run: retries that run out must end the session cleanly.
+  // Under faults the outage scenario joins the default run: retries that run out must end the session cleanly.
+  const scenarios = faults && opts.scenario === 'outage' ? [faults.OUTAGE] : loadScenarios(opts.scenario);
   if (faults && (opts.scenario ?? 'all') === 'all') scenarios.push(faults.OUTAGE);
+  const { runSimulation } = await import('../simulator/run.js');
   const style = lineStyle(io);
   const c = paint(io);
   let scenarioStart = 0;

@@ -16,7 +16,8 @@ export interface LoadOptions extends Pick<WorldOptions, 'engine' | 'client'> {
   timeoutMs: number;
   /** Real milliseconds to wait for one relay before calling it lost. */
   relayWaitMs?: number;
-  onProgress?: (done: number, total: number) => void;
+  /** After each conversation of each phase: `opened` (session open, agent heard), then `closed`. */
+  onProgress?: (phase: 'opened' | 'closed', done: number, total: number) => void;
   onReady?: (world: World) => void;
 }
 
@@ -129,7 +130,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const macro = world.emulator.store.getMacro(world.macroId);
   const signoff = responseText(macro) ?? '';
   const started = stopwatch();
-  let done = 0;
+  let opened = 0;
+  let closed = 0;
   let bytesPerOpenSession = 0;
   try {
     const baseline = await heapUsed();
@@ -139,6 +141,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       await sends(i, SESSION_START);
       await says(i, `I need help with order ${1000 + i} & more`);
       await agentSays(conv(i), `Hi user ${i}, looking at order #${1000 + i}.`, (t) => world.emulator.agent.reply(t, `Hi user ${i}, looking at order #${1000 + i}.`));
+      options.onProgress?.('opened', ++opened, options.sessions);
     });
     await world.settle();
     const open = Array.from({ length: options.sessions }, (_, i) => i).filter((i) => world.manager.state(conv(i)) === 'LIVECHAT').length;
@@ -154,7 +157,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       } else {
         await says(i, 'are you still there?');
       }
-      options.onProgress?.(++done, options.sessions);
+      options.onProgress?.('closed', ++closed, options.sessions);
     });
     await world.settle();
     // Phase 3: silence; the odd conversations expire.
