@@ -1,5 +1,6 @@
 // `livechat setup gorgias`: ask for (or take) the credentials, check them, then save them.
 import { configFile } from '../config/paths.js';
+import { resolveCredentials } from '../config/resolve.js';
 import { readConfig, type StoredConfig } from '../config/store.js';
 import { missingValue, usageError } from '../errors.js';
 import { gorgiasBaseUrl } from '../gorgias/base-url.js';
@@ -43,13 +44,12 @@ export async function readKeyFromStdin(stream: NodeJS.ReadableStream = process.s
 
 /** Pure: the non-interactive answers, flags > env > saved, or the first missing flag. */
 export function answersWithoutPrompt(given: Partial<Answers>, env: NodeJS.ProcessEnv, saved: StoredConfig): Answers {
-  const domain = given.domain || env.GORGIAS_DOMAIN || saved.domain;
-  const username = given.username || env.GORGIAS_USERNAME || saved.username;
-  const apiKey = given.apiKey || env.GORGIAS_API_KEY || saved.apiKey;
-  if (!domain) throw missingValue('--domain', 'GORGIAS_DOMAIN');
-  if (!username) throw missingValue('--username', 'GORGIAS_USERNAME');
-  if (!apiKey) throw missingValue('--api-key-stdin', 'GORGIAS_API_KEY');
-  return { domain, username, apiKey, baseUrl: given.baseUrl || env.LIVECHAT_BASE_URL || undefined };
+  const { domain, username, apiKey } = resolveCredentials(given, env, saved);
+  if (!domain.value) throw missingValue('--domain', 'GORGIAS_DOMAIN');
+  if (!username.value) throw missingValue('--username', 'GORGIAS_USERNAME');
+  if (!apiKey.value) throw missingValue('--api-key-stdin', 'GORGIAS_API_KEY');
+  // The base URL is optional here and only saved when given now (not from the file).
+  return { domain: domain.value, username: username.value, apiKey: apiKey.value, baseUrl: given.baseUrl || env.LIVECHAT_BASE_URL || undefined };
 }
 
 function validDomain(value: string): true | string {
