@@ -1,7 +1,7 @@
 // `livechat setup gorgias`: ask for (or take) the credentials, check them, then save them.
 import { configFile } from '../config/paths.js';
 import { resolveCredentials } from '../config/resolve.js';
-import { readConfig, type StoredConfig } from '../config/store.js';
+import { readConfig, writeConfig, type StoredConfig } from '../config/store.js';
 import { missingValue, usageError } from '../errors.js';
 import { gorgiasBaseUrl } from '../gorgias/base-url.js';
 import { debugWanted } from '../gorgias/connect.js';
@@ -158,7 +158,6 @@ export async function setupGorgias(opts: SetupOptions, io: Io): Promise<void> {
   }
 
   const checked = opts.verify === false ? undefined : await verify(answers, io);
-  const { writeConfig } = await import('../config/store.js');
   await writeConfig({ domain: answers.domain, username: answers.username, apiKey: answers.apiKey, baseUrl }, io.env);
 
   const path = configFile(io.env);
