@@ -41,6 +41,23 @@ describe('API faults', () => {
     assert.equal(emu.requests.at(-1)!.latencyMs, undefined);
   });
 
+  test('setLatency delays the answer, not the work: a client that gives up has still created the object', async () => {
+    emu.faults.setLatency(300);
+    const auth = `Basic ${Buffer.from(`${emu.email}:${emu.apiKey}`).toString('base64')}`;
+    await assert.rejects(
+      fetch(`${emu.url}/api/macros`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'late answer', actions: [] }),
+        signal: AbortSignal.timeout(50),
+      }),
+      /timeout|abort/i,
+    );
+    emu.faults.setLatency(0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(emu.store.listMacros().map((m) => m.name), ['late answer']);
+  });
+
   test('rateLimitStorm(n, s): n answers of 429 with Retry-After s and the call-limit header', async () => {
     emu.faults.rateLimitStorm(3, 7);
     for (let i = 0; i < 3; i++) {

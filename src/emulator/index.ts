@@ -140,7 +140,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     const latencyMs = injected.latencyMs;
-    if (latencyMs > 0) await realClock.sleep(latencyMs); // models the network, not domain time
 
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
     let rate: RateDecision | undefined;
@@ -185,6 +184,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         answer = { status: 500, body: { error: { msg: 'Internal server error.' } } };
       }
     }
+    // The call has been carried out; only the answer is late. A client that times out meanwhile
+    // does not know that it happened: the hard case for retries. Models the network, not domain time.
+    if (latencyMs > 0) await realClock.sleep(latencyMs);
     if (limiter && !rate) rate = limiter.peek(apiKey);
     if (rate) headers[CALL_LIMIT_HEADER] = `${rate.used}/${rate.limit}`;
     requests.push({ method, path: url.pathname, status: answer.status, ...(latencyMs > 0 ? { latencyMs } : {}) });
