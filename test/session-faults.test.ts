@@ -13,7 +13,7 @@ import { gorgiasHelpdesk } from '../src/session/helpdesk.js';
 import { FAILED_TEXT } from '../src/session/machine.js';
 import { backoffPolicy, createSessionManager, type BotInput, type SessionManager } from '../src/session/manager.js';
 import { SESSION_FAILED, SESSION_START } from '../src/session/payloads.js';
-import { webhookUrlTemplate } from '../src/webhook/template.js';
+import { desiredIntegration } from '../src/webhook/integration.js';
 
 const TOKEN = 'tok-faults-0123456789';
 const TIMEOUT = 30 * 60_000;
@@ -95,18 +95,8 @@ describe('session engine against the emulator under faults', () => {
       },
     });
     rx = await listenReceiver(createReceiver({ token: TOKEN, onEvent: (e) => manager.agentWebhook(e) }));
-    await client.createIntegration({
-      type: 'http',
-      name: 'Livechat bridge',
-      http: {
-        url: webhookUrlTemplate(`${rx.url}/gorgias/webhook`, TOKEN),
-        method: 'POST',
-        request_content_type: 'application/json',
-        response_content_type: 'application/json',
-        headers: {},
-        triggers: { 'ticket-message-created': true },
-      },
-    });
+    // Exactly what `livechat webhook install` creates.
+    await client.createIntegration(desiredIntegration(`${rx.url}/gorgias/webhook`, TOKEN));
   });
   after(async () => {
     manager.close();

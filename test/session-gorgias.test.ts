@@ -8,7 +8,7 @@ import { createReceiver, listenReceiver, type RunningReceiver } from '../src/rec
 import { handoffTicket, placeholderEmail, gorgiasHelpdesk } from '../src/session/helpdesk.js';
 import { createSessionManager, type BotInput, type ReportEntry, type SessionManager, type UserOutput } from '../src/session/manager.js';
 import { SESSION_END, SESSION_START } from '../src/session/payloads.js';
-import { webhookUrlTemplate } from '../src/webhook/template.js';
+import { desiredIntegration } from '../src/webhook/integration.js';
 
 const TOKEN = 'tok-e2e-0123456789';
 
@@ -59,18 +59,8 @@ describe('gorgiasHelpdesk against the emulator', () => {
       },
     });
     rx = await listenReceiver(createReceiver({ token: TOKEN, onEvent: (e) => manager.agentWebhook(e) }));
-    await client.createIntegration({
-      type: 'http',
-      name: 'Livechat bridge',
-      http: {
-        url: webhookUrlTemplate(`${rx.url}/gorgias/webhook`, TOKEN),
-        method: 'POST',
-        request_content_type: 'application/json',
-        response_content_type: 'application/json',
-        headers: {},
-        triggers: { 'ticket-message-created': true },
-      },
-    });
+    // Exactly what `livechat webhook install` creates.
+    await client.createIntegration(desiredIntegration(`${rx.url}/gorgias/webhook`, TOKEN));
   });
   after(async () => {
     manager.close();
