@@ -38,6 +38,4 @@ if (kind === 'bare') {
 }
 
 process.stdout.write(`${JSON.stringify({ port })}\n`);
-process.stdin
-  .on('end', () => process.stdout.write(`${JSON.stringify({ events })}\n`, () => process.exit(0)))
-  .resume();
+process.stdin.on('end', () => process.stdout.write(`${JSON.stringify({ events })}\n`, () => process.exit(0))).resume();

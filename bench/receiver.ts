@@ -40,7 +40,7 @@ interface Server {
 
 function startServer(args: string[]): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return new Promise((ok, fail) => {
     child.once('error', fail);
     child.once('exit', (code) => fail(new Error(`bench server ${args[0]} exited ${code}`)));
@@ -52,7 +52,7 @@ function startServer(args: string[]): Promise<Server> {
         child,
         port,
         stop: async () => {
-          child.stdin!.end();
+          child.stdin.end();
           const last = await lines.next();
           await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
           return last.done ? {} : (JSON.parse(String(last.value)) as { events?: number });
@@ -105,7 +105,14 @@ async function drive(port: number, paths: string[], concurrency: number, ms: num
   const one = (path: string) =>
     new Promise<void>((done) => {
       const req = request(
-        { agent, host: '127.0.0.1', port, method: 'POST', path, headers: { 'content-type': 'application/json', 'content-length': 0, 'user-agent': 'livechat-bench' } },
+        {
+          agent,
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path,
+          headers: { 'content-type': 'application/json', 'content-length': 0, 'user-agent': 'livechat-bench' },
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -125,7 +132,7 @@ async function drive(port: number, paths: string[], concurrency: number, ms: num
   const deadline = t0 + ms;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) await one(paths[next++ % paths.length]!);
+      while (performance.now() < deadline) await one(paths[next++ % paths.length]);
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
@@ -136,7 +143,7 @@ async function drive(port: number, paths: string[], concurrency: number, ms: num
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 export async function measureReceiver(options: { concurrency?: number; rounds?: number; roundMs?: number } = {}): Promise<ReceiverFigures> {

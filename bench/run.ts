@@ -19,7 +19,9 @@ console.log(`\nwebhook receiver (median of ${r.rounds} interleaved ${r.roundMs /
 console.log(`  bare node http          ${rps(r.bareRps)}   rounds ${kilo(r.perRound.bare)}`);
 console.log(`  livechat receiver       ${rps(r.receiverRps)}   rounds ${kilo(r.perRound.receiver)}`);
 console.log(`  receiver / bare         ${r.ratio.toFixed(2)}  (goal >= 0.5)`);
-console.log(`  non-200 answers         ${r.failures.bare + r.failures.receiver}${r.failureSamples.length ? `  (${r.failureSamples.join(', ')})` : ''}`);
+console.log(
+  `  non-200 answers         ${r.failures.bare + r.failures.receiver}${r.failureSamples.length ? `  (${r.failureSamples.join(', ')})` : ''}`,
+);
 if (r.receiverEvents !== r.receiverOk) console.log(`  WARNING: ${r.receiverOk} receiver 200s but ${r.receiverEvents} events recorded`);
 
 // The simulator: the default run as a user runs it, then 1,000 conversations under load.
@@ -34,8 +36,21 @@ const load = measureLoad(sessions, 50);
 console.log(`\nlivechat simulate --sessions ${load.sessions} --concurrency ${load.concurrency}`);
 console.log(`  wall time               ${fmt(load.wall_ms)} ms`);
 console.log(`  throughput              ${fmt(load.conversations_per_s)} conversations/s, ${fmt(load.relays_per_s)} agent relays/s`);
-console.log(`  relay latency           p50 ${load.relay_ms.p50.toFixed(2)} ms, p99 ${load.relay_ms.p99.toFixed(2)} ms (webhook in -> user, ${load.relay_ms.count} relays)`);
-console.log(`  end to end              p50 ${load.end_to_end_ms.p50.toFixed(1)} ms, p99 ${load.end_to_end_ms.p99.toFixed(1)} ms (agent message created in Gorgias -> user)`);
+console.log(
+  `  relay latency           p50 ${load.relay_ms.p50.toFixed(2)} ms, p99 ${load.relay_ms.p99.toFixed(2)} ms (webhook in -> user, ${load.relay_ms.count} relays)`,
+);
+console.log(
+  `  end to end              p50 ${load.end_to_end_ms.p50.toFixed(1)} ms, p99 ${load.end_to_end_ms.p99.toFixed(1)} ms (agent message created in Gorgias -> user)`,
+);
 console.log(`  memory                  ${(load.bytes_per_open_session / 1024).toFixed(1)} KiB per open session (heap, emulator included)`);
-console.log(`  lost or doubled         ${load.ok ? 'none: every check passed' : `FAILED: ${load.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`).join('; ')}`}`);
+console.log(
+  `  lost or doubled         ${
+    load.ok
+      ? 'none: every check passed'
+      : `FAILED: ${load.checks
+          .filter((c) => !c.ok)
+          .map((c) => `${c.name} (${c.detail})`)
+          .join('; ')}`
+  }`,
+);
 if (!load.ok) process.exitCode = 1;

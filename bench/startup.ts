@@ -19,14 +19,14 @@ export interface StartupFigures {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 function time(args: string[], env: NodeJS.ProcessEnv): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
   return ms;
 }
 
@@ -35,7 +35,9 @@ export function measureStartup(runs = 30): StartupFigures {
   const cfg = join(dir, 'cfg');
   mkdirSync(cfg, { recursive: true });
   // A saved token and base URL, so webhook-url only reads (its everyday path).
-  writeFileSync(join(cfg, 'config.json'), JSON.stringify({ baseUrl: 'https://bot.example.com/gorgias', webhookToken: 'b'.repeat(32) }), { mode: 0o600 });
+  writeFileSync(join(cfg, 'config.json'), JSON.stringify({ baseUrl: 'https://bot.example.com/gorgias', webhookToken: 'b'.repeat(32) }), {
+    mode: 0o600,
+  });
   const env = { ...process.env, LIVECHAT_CONFIG_DIR: cfg, NO_COLOR: '1' };
   const cmds = {
     baseline: ['-e', '0'],
@@ -44,7 +46,7 @@ export function measureStartup(runs = 30): StartupFigures {
   };
   const samples: Record<keyof typeof cmds, number[]> = { baseline: [], help: [], webhookUrl: [] };
   try {
-    for (const [name, args] of Object.entries(cmds)) time(args, env); // warm the file cache
+    for (const args of Object.values(cmds)) time(args, env); // warm the file cache
     for (let i = 0; i < runs; i++) {
       for (const name of Object.keys(cmds) as Array<keyof typeof cmds>) samples[name].push(time(cmds[name], env));
     }

@@ -1,6 +1,6 @@
 // Wires commander. Each action imports its command module only when it runs, so `--help`
 // loads nothing but commander.
-import { Command, Option } from 'commander';
+import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import { createRequire } from 'node:module';
 import { processIo } from './io.js';
 
@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url);
 const { version } = require('../package.json') as { version: string };
 
 /** Connection flags shared by every command that talks to Gorgias. */
-function withGorgias(cmd: Command): Command {
+function withGorgias<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(cmd: Command<Args, Opts, Globals>) {
   return cmd
     .option('--domain <domain>', 'Gorgias domain: acme, acme.gorgias.com or a full URL (env GORGIAS_DOMAIN)')
     .option('--username <email>', 'Gorgias user email (env GORGIAS_USERNAME)');
@@ -97,11 +97,7 @@ export function buildProgram(): Command {
       .option('--json', 'print as a JSON array'),
   ).action(async (opts) => (await import('./commands/macro.js')).macroList(opts, processIo()));
   withGorgias(
-    macro
-      .command('show')
-      .description('show one macro')
-      .argument('<id|name>', 'macro id or exact name')
-      .option('--json', 'print as JSON'),
+    macro.command('show').description('show one macro').argument('<id|name>', 'macro id or exact name').option('--json', 'print as JSON'),
   ).action(async (ref, opts) => (await import('./commands/macro.js')).macroShow(ref, opts, processIo()));
   withGorgias(
     macro

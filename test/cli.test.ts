@@ -42,7 +42,10 @@ test('a group without its subcommand prints its help on stderr and exits 2', asy
 });
 
 test('`help <command>` and `<command> --help` exit 0 with the help on stdout', async () => {
-  for (const args of [['help', 'simulate'], ['simulate', '--help']]) {
+  for (const args of [
+    ['help', 'simulate'],
+    ['simulate', '--help'],
+  ]) {
     const r = await runCli(args);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /Usage: livechat simulate/);

@@ -5,7 +5,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import { createGorgiasClient, type ClientOptions } from '../src/gorgias/client.ts';
 import { GorgiasError } from '../src/gorgias/errors.ts';
 import type { Macro, NewMacro } from '../src/gorgias/types.ts';
-import type { Clock } from '../src/session/clock.ts';
+import type { Clock } from '../src/clock.ts';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
 
 let emu: Emulator;
@@ -67,7 +67,9 @@ async function rejectsWith(p: Promise<unknown>, kind: string, status?: number): 
 
 const macro = (i: number): NewMacro => ({
   name: `Macro ${i}`,
-  actions: [{ name: 'setResponseText', title: 'Add response text', type: 'user', arguments: { body_text: `text ${i}`, body_html: `<p>text ${i}</p>` } }],
+  actions: [
+    { name: 'setResponseText', title: 'Add response text', type: 'user', arguments: { body_text: `text ${i}`, body_html: `<p>text ${i}</p>` } },
+  ],
 });
 
 test('auth: account and current user with Basic email:key', async () => {
@@ -81,7 +83,7 @@ test('auth: account and current user with Basic email:key', async () => {
     emu.requests.map((r) => `${r.method} ${r.path} ${r.status}`),
     ['GET /api/account 200', 'GET /api/users/0 200'],
   );
-  assert.match(debugs[0]!, /^GET \/api\/account 200 \d+ms$/);
+  assert.match(debugs[0], /^GET \/api\/account 200 \d+ms$/);
 });
 
 test('a wrong key is 401 "credentials rejected", not retried, and the key is nowhere', async () => {
@@ -117,7 +119,10 @@ test('429 then success: waits Retry-After on the clock and says so', async () =>
   assert.ok(account.domain);
   assert.deepEqual(clock.sleeps, [3000, 3000]);
   assert.deepEqual(notices, ['Gorgias rate limit reached; retrying in 3s (1/3)', 'Gorgias rate limit reached; retrying in 3s (2/3)']);
-  assert.deepEqual(emu.requests.map((r) => r.status), [429, 429, 200]);
+  assert.deepEqual(
+    emu.requests.map((r) => r.status),
+    [429, 429, 200],
+  );
 });
 
 test('a 429 that lasts longer than the bounded waits becomes rate_limited', async () => {
@@ -135,7 +140,10 @@ test('500 then success: an idempotent call is retried with backoff', async () =>
   assert.equal(user.email, 'ada@example.com');
   assert.deepEqual(clock.sleeps, [500, 1000], 'exponential (random() = 1 gives the full step)');
   assert.deepEqual(notices, ['Gorgias answered 500; retrying in 0.5s (1/3)', 'Gorgias answered 500; retrying in 1s (2/3)']);
-  assert.deepEqual(emu.requests.map((r) => r.status), [500, 500, 200]);
+  assert.deepEqual(
+    emu.requests.map((r) => r.status),
+    [500, 500, 200],
+  );
 });
 
 test('5xx beyond the retries is a server error carrying the Gorgias message', async () => {
@@ -156,14 +164,17 @@ test('a plain POST is not retried on 500; an idempotent one is', async () => {
   const made = await c.request<Macro>('POST', '/macros', { body: macro(101), idempotent: true });
   assert.equal(made.name, 'Macro 101');
   assert.equal(emu.requests.length, 2);
-  assert.equal(emu.requests[0]!.status, 500);
-  assert.ok(emu.requests[1]!.status < 300);
+  assert.equal(emu.requests[0].status, 500);
+  assert.ok(emu.requests[1].status < 300);
 });
 
 test('a validation error carries the field details', async () => {
   const { c } = client();
   const err = await rejectsWith(c.request('POST', '/macros', { body: { actions: [] } }), 'validation');
-  assert.ok(err.details.some((d) => /^name: /.test(d)), err.details.join('|'));
+  assert.ok(
+    err.details.some((d) => /^name: /.test(d)),
+    err.details.join('|'),
+  );
 });
 
 test('404 is not_found', async () => {

@@ -7,7 +7,15 @@ import { backoffMs, buildUrl, retryAfterMs } from '../src/gorgias/client.ts';
 import { errorFromNetwork, errorFromResponse, fieldDetails, GorgiasError, parseErrorBody } from '../src/gorgias/errors.ts';
 
 test('gorgiasBaseUrl: the three forms of a Gorgias domain mean the same base', () => {
-  for (const d of ['acme', 'acme.gorgias.com', 'https://acme.gorgias.com', 'https://acme.gorgias.com/', ' ACME ', 'acme.gorgias.com/', 'https://acme.gorgias.com/api']) {
+  for (const d of [
+    'acme',
+    'acme.gorgias.com',
+    'https://acme.gorgias.com',
+    'https://acme.gorgias.com/',
+    ' ACME ',
+    'acme.gorgias.com/',
+    'https://acme.gorgias.com/api',
+  ]) {
     assert.equal(gorgiasBaseUrl(d), 'https://acme.gorgias.com/api', d);
   }
   assert.equal(gorgiasBaseUrl('my-shop-2'), 'https://my-shop-2.gorgias.com/api');
@@ -93,7 +101,12 @@ test('the API key is redacted even when Gorgias echoes it', () => {
 });
 
 test('errorFromNetwork tells a timeout from an unreachable host', () => {
-  const timeout = errorFromNetwork(new DOMException('The operation was aborted due to timeout', 'TimeoutError'), 'http://h/api', 'GET /api/account', 1500);
+  const timeout = errorFromNetwork(
+    new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+    'http://h/api',
+    'GET /api/account',
+    1500,
+  );
   assert.equal(timeout.kind, 'timeout');
   assert.match(timeout.message, /did not answer GET \/api\/account within 1\.5s/);
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
@@ -105,11 +118,26 @@ test('errorFromNetwork tells a timeout from an unreachable host', () => {
 });
 
 test('backoffMs grows exponentially, with jitter between half and full, capped', () => {
-  assert.equal(backoffMs(1, () => 0), 250);
-  assert.equal(backoffMs(1, () => 1), 500);
-  assert.equal(backoffMs(2, () => 1), 1000);
-  assert.equal(backoffMs(3, () => 0.5), 1500);
-  assert.equal(backoffMs(20, () => 1), 8000);
+  assert.equal(
+    backoffMs(1, () => 0),
+    250,
+  );
+  assert.equal(
+    backoffMs(1, () => 1),
+    500,
+  );
+  assert.equal(
+    backoffMs(2, () => 1),
+    1000,
+  );
+  assert.equal(
+    backoffMs(3, () => 0.5),
+    1500,
+  );
+  assert.equal(
+    backoffMs(20, () => 1),
+    8000,
+  );
 });
 
 test('retryAfterMs reads seconds or a date, bounded, with a default', () => {

@@ -80,12 +80,16 @@ test('a corrupt config file: one line naming the path, and the file is left alon
   mkdirSync(join(file, '..'), { recursive: true });
   const bad = '{"domain": "acme", oops';
   writeFileSync(file, bad);
-  for (const args of [['config', 'show'], ['config', 'set', 'domain', 'other'], ['setup', 'gorgias', '--no-verify', '--domain', 'a', '--username', 'b']]) {
+  for (const args of [
+    ['config', 'show'],
+    ['config', 'set', 'domain', 'other'],
+    ['setup', 'gorgias', '--no-verify', '--domain', 'a', '--username', 'b'],
+  ]) {
     const r = await runCli(args, { env: { ...env, GORGIAS_API_KEY: KEY } });
     assert.equal(r.code, 1, args.join(' '));
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
-    assert.ok(lines[0]!.includes(file));
+    assert.ok(lines[0].includes(file));
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.equal(readFileSync(file, 'utf8'), bad);
   }

@@ -64,7 +64,7 @@ test('emulator --port 0 --json: answers GET /api/account with the printed creden
   assert.equal((await post('/api/integrations', httpIntegration(livechatTemplate(rx.url)))).status, 201);
   assert.equal((await post('/api/tickets', newTicket('cli-1', 'hello & bye'))).status, 201);
   while (rx.received.length === 0 || !run.stderr().includes('webhook')) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(rx.received[0]!.query.get('text'), 'hello & bye');
+  assert.equal(rx.received[0].query.get('text'), 'hello & bye');
   await rx.close();
 
   run.child.kill('SIGTERM');
@@ -84,8 +84,8 @@ test('emulator without --json prints the URL, the username, the generated key an
   // Wait for the whole banner.
   while (!run.stdout().includes('Ctrl-C')) await new Promise((r) => setTimeout(r, 20));
   const out = run.stdout();
-  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
-  const key = /GORGIAS_API_KEY=([0-9a-f]+)/.exec(out)![1]!;
+  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
+  const key = /GORGIAS_API_KEY=([0-9a-f]+)/.exec(out)![1];
   assert.match(out, new RegExp(`export GORGIAS_DOMAIN=${url} GORGIAS_USERNAME=me@acme\\.test GORGIAS_API_KEY=${key}`));
   const r = await fetch(`${url}/api/users/0`, { headers: { authorization: auth('me@acme.test', key) } });
   assert.equal(r.status, 200);
@@ -99,7 +99,7 @@ test('a given --api-key is accepted and not printed back', async () => {
   await run.firstLine;
   while (!run.stdout().includes('Ctrl-C')) await new Promise((r) => setTimeout(r, 20));
   assert.doesNotMatch(run.stdout(), /my-very-secret-key/);
-  const url = /listening on (\S+)/.exec(run.stdout())![1]!;
+  const url = /listening on (\S+)/.exec(run.stdout())![1];
   const r = await fetch(`${url}/api/account`, { headers: { authorization: auth('agent@example.com', 'my-very-secret-key') } });
   assert.equal(r.status, 200);
   run.child.kill('SIGTERM');

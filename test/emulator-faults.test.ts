@@ -4,7 +4,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
 import { shuffle } from '../src/emulator/webhooks.ts';
 import { seededRandom } from '../src/random.ts';
-import { FakeClock } from '../src/session/clock.ts';
+import { FakeClock } from '../src/clock.ts';
 import { call, customerMessage, httpIntegration, livechatTemplate, newTicket, startReceiver, tick, type Receiver } from './emulator-helpers.ts';
 
 describe('API faults', () => {
@@ -55,7 +55,10 @@ describe('API faults', () => {
     );
     emu.faults.setLatency(0);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.deepEqual(emu.store.listMacros().map((m) => m.name), ['late answer']);
+    assert.deepEqual(
+      emu.store.listMacros().map((m) => m.name),
+      ['late answer'],
+    );
   });
 
   test('rateLimitStorm(n, s): n answers of 429 with Retry-After s and the call-limit header', async () => {
@@ -95,7 +98,7 @@ describe('webhook faults', () => {
     clock = new FakeClock();
     emu = await startEmulator({ rateLimit: false, clock });
     ticketId = emu.store.createTicket(newTicket('faults')).id; // before the integration: fires nothing
-    emu.store.createIntegration(httpIntegration(livechatTemplate(rx.url)) as never);
+    emu.store.createIntegration(httpIntegration(livechatTemplate(rx.url)));
     rx.received.length = 0;
   });
   afterEach(() => emu.close());
@@ -150,7 +153,10 @@ describe('webhook faults', () => {
     assert.equal(ids[0], ids[1]);
     assert.equal(ids[2], ids[3]);
     assert.notEqual(ids[0], ids[2]);
-    assert.deepEqual(emu.deliveries.map((d) => Boolean(d.duplicate)), [false, true, false, true]);
+    assert.deepEqual(
+      emu.deliveries.map((d) => Boolean(d.duplicate)),
+      [false, true, false, true],
+    );
   });
 
   test('delayMs waits on the emulator clock: nothing arrives until it is advanced', async () => {

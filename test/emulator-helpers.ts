@@ -50,7 +50,13 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://receiver.invalid');
-      received.push({ method: req.method ?? '', url: req.url ?? '', query: u.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        query: u.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       void gate.then(() => res.writeHead(state.status, { 'content-type': 'application/json' }).end('{"ok":true}'));
     });
   });

@@ -49,36 +49,36 @@ describe('HTTP integrations fire', () => {
     // The first message of the ticket fires too, then the agent's.
     assert.equal(rx.received.length, 2);
     const [first, got] = rx.received;
-    assert.equal(first!.query.get('text'), 'I need a human');
-    assert.equal(first!.query.get('from_agent'), 'false');
-    assert.equal(got!.method, 'POST');
-    assert.equal(got!.query.get('text'), TRICKY);
-    assert.equal(got!.query.get('from_agent'), 'true');
-    assert.equal(got!.query.get('external_id'), 'conv-42');
-    assert.equal(got!.query.get('ticket_id'), String(t.body.id));
-    assert.equal(got!.query.get('event_type'), 'ticket-message-created');
-    assert.equal(got!.query.get('message_id'), String(m.body.id));
-    assert.match(got!.query.get('event_id')!, /^\d+$/);
-    assert.notEqual(got!.query.get('event_id'), first!.query.get('event_id'));
-    assert.equal(got!.headers['x-livechat-secret'], 's3cret');
-    assert.equal(got!.body, '');
+    assert.equal(first.query.get('text'), 'I need a human');
+    assert.equal(first.query.get('from_agent'), 'false');
+    assert.equal(got.method, 'POST');
+    assert.equal(got.query.get('text'), TRICKY);
+    assert.equal(got.query.get('from_agent'), 'true');
+    assert.equal(got.query.get('external_id'), 'conv-42');
+    assert.equal(got.query.get('ticket_id'), String(t.body.id));
+    assert.equal(got.query.get('event_type'), 'ticket-message-created');
+    assert.equal(got.query.get('message_id'), String(m.body.id));
+    assert.match(got.query.get('event_id')!, /^\d+$/);
+    assert.notEqual(got.query.get('event_id'), first.query.get('event_id'));
+    assert.equal(got.headers['x-livechat-secret'], 's3cret');
+    assert.equal(got.body, '');
 
     assert.equal(emu.deliveries.length, 2);
-    const d = emu.deliveries[1]!;
+    const d = emu.deliveries[1];
     assert.equal(d.status, 200);
     assert.equal(d.integrationId, integ.body.id);
     assert.equal(d.messageId, m.body.id);
-    assert.equal(d.eventId, Number(got!.query.get('event_id')));
+    assert.equal(d.eventId, Number(got.query.get('event_id')));
     assert.equal(d.method, 'POST');
   });
 
   test('deeper variables, form body as JSON and as form-urlencoded, GET without body', async () => {
     const url = `${rx.url}?c={{ticket.customer.email}}&r={{ticket.requester.email}}&last={{ticket.messages[-1].body_text}}&s={{ticket.subject}}&st={{ticket.status}}&ot={{event.object_type}}&html={{message.body_html}}&se={{message.sender.email}}&u={{unknown.var}}`;
-    emu.store.createIntegration(httpIntegration(url, { form: { text: '{{message.body_text}}', who: '{{ticket.customer.email}}' } }) as never);
+    emu.store.createIntegration(httpIntegration(url, { form: { text: '{{message.body_text}}', who: '{{ticket.customer.email}}' } }));
     emu.store.createIntegration(
-      httpIntegration(`${rx.url}?form=1`, { request_content_type: 'application/x-www-form-urlencoded', form: { text: '{{message.body_text}}' } }) as never,
+      httpIntegration(`${rx.url}?form=1`, { request_content_type: 'application/x-www-form-urlencoded', form: { text: '{{message.body_text}}' } }),
     );
-    emu.store.createIntegration(httpIntegration(`${rx.url}?get=1&text={{message.body_text}}`, { method: 'GET', form: { ignored: 'x' } }) as never);
+    emu.store.createIntegration(httpIntegration(`${rx.url}?get=1&text={{message.body_text}}`, { method: 'GET', form: { ignored: 'x' } }));
     const t = emu.store.createTicket(newTicket('deep', TRICKY));
     await emu.idle();
     assert.equal(rx.received.length, 3);
@@ -89,7 +89,7 @@ describe('HTTP integrations fire', () => {
     assert.equal(json.query.get('s'), 'Livechat with deep');
     assert.equal(json.query.get('st'), 'open');
     assert.equal(json.query.get('ot'), 'TicketMessage');
-    assert.equal(json.query.get('html'), t.messages[0]!.body_html);
+    assert.equal(json.query.get('html'), t.messages[0].body_html);
     assert.equal(json.query.get('se'), 'deep@example.com');
     assert.equal(json.query.get('u'), '');
     assert.match(String(json.headers['content-type']), /application\/json/);
@@ -106,23 +106,26 @@ describe('HTTP integrations fire', () => {
   test('templateEncoding raw: values go in as they are, so & and # cut the text', async () => {
     await emu.close();
     emu = await startEmulator({ rateLimit: false, templateEncoding: 'raw' });
-    emu.store.createIntegration(httpIntegration(livechatTemplate(rx.url)) as never);
+    emu.store.createIntegration(httpIntegration(livechatTemplate(rx.url)));
     emu.store.createTicket(newTicket('raw', 'Tom & Jerry'));
     await emu.idle();
-    assert.equal(rx.received[0]!.query.get('text'), 'Tom ');
+    assert.equal(rx.received[0].query.get('text'), 'Tom ');
   });
 
   test('only active http integrations with the trigger fire; a failing receiver is recorded, not retried', async () => {
-    const active = emu.store.createIntegration(httpIntegration(`${rx.url}?n=active`) as never);
-    const off = emu.store.createIntegration(httpIntegration(`${rx.url}?n=off`) as never);
+    const active = emu.store.createIntegration(httpIntegration(`${rx.url}?n=active`));
+    const off = emu.store.createIntegration(httpIntegration(`${rx.url}?n=off`));
     emu.store.updateIntegration(off.id, { deactivated_datetime: '2026-01-01T00:00:00Z' });
-    emu.store.createIntegration(httpIntegration(`${rx.url}?n=notrigger`, { triggers: { 'ticket-created': false } }) as never);
+    emu.store.createIntegration(httpIntegration(`${rx.url}?n=notrigger`, { triggers: { 'ticket-created': false } }));
     emu.store.createIntegration({ type: 'email', name: 'not http' } as never);
-    emu.store.createIntegration(httpIntegration('http://127.0.0.1:1/refused') as never);
+    emu.store.createIntegration(httpIntegration('http://127.0.0.1:1/refused'));
     rx.status = 500;
     emu.store.createTicket(newTicket('only'));
     await emu.idle();
-    assert.deepEqual(rx.received.map((r) => r.query.get('n')), ['active']);
+    assert.deepEqual(
+      rx.received.map((r) => r.query.get('n')),
+      ['active'],
+    );
     const byIntegration = new Map(emu.deliveries.map((d) => [d.integrationId, d]));
     assert.equal(byIntegration.get(active.id)!.status, 500);
     const refused = emu.deliveries.find((d) => d.url.includes('refused'))!;
@@ -132,7 +135,7 @@ describe('HTTP integrations fire', () => {
   });
 
   test('the API answer does not wait for the receiver', async () => {
-    emu.store.createIntegration(httpIntegration(rx.url) as never);
+    emu.store.createIntegration(httpIntegration(rx.url));
     const t = emu.store.createTicket(newTicket('async'));
     await emu.idle();
     rx.received.length = 0;
@@ -149,7 +152,7 @@ describe('HTTP integrations fire', () => {
     await done;
     assert.equal(rx.received.length, 1);
     assert.equal(emu.deliveries.length, 2);
-    assert.equal(emu.deliveries[1]!.status, 200);
+    assert.equal(emu.deliveries[1].status, 200);
   });
 });
 
@@ -159,7 +162,7 @@ describe('agent console', () => {
   before(async () => {
     rx = await startReceiver();
     emu = await startEmulator({ rateLimit: false });
-    emu.store.createIntegration(httpIntegration(livechatTemplate(rx.url)) as never);
+    emu.store.createIntegration(httpIntegration(livechatTemplate(rx.url)));
   });
   after(async () => {
     await emu.close();
@@ -170,7 +173,12 @@ describe('agent console', () => {
     const t = emu.store.createTicket(newTicket('agent-1'));
     await emu.idle();
     rx.received.length = 0;
-    const viaApi = await call(emu, 'POST', `/api/tickets/${t.id}/messages`, { channel: 'chat', via: 'helpdesk', from_agent: true, body_text: TRICKY });
+    const viaApi = await call(emu, 'POST', `/api/tickets/${t.id}/messages`, {
+      channel: 'chat',
+      via: 'helpdesk',
+      from_agent: true,
+      body_text: TRICKY,
+    });
     const viaConsole = await emu.agent.reply(t.id, TRICKY);
     await emu.idle();
     assert.equal(rx.received.length, 2);
@@ -180,10 +188,10 @@ describe('agent console', () => {
       delete o.message_id;
       return o;
     };
-    assert.deepEqual(strip(rx.received[1]!.query), strip(rx.received[0]!.query));
-    assert.equal(rx.received[1]!.query.get('from_agent'), 'true');
-    assert.equal(rx.received[1]!.query.get('message_id'), String(viaConsole.id));
-    assert.equal(rx.received[0]!.query.get('message_id'), String(viaApi.body.id));
+    assert.deepEqual(strip(rx.received[1].query), strip(rx.received[0].query));
+    assert.equal(rx.received[1].query.get('from_agent'), 'true');
+    assert.equal(rx.received[1].query.get('message_id'), String(viaConsole.id));
+    assert.equal(rx.received[0].query.get('message_id'), String(viaApi.body.id));
     assert.equal(viaConsole.sender.email, emu.email);
     assert.equal((await call(emu, 'GET', `/api/tickets/${t.id}/messages`)).body.data.length, 3);
   });
@@ -193,7 +201,12 @@ describe('agent console', () => {
     const macro = emu.store.createMacro({
       name: 'End livechat',
       actions: [
-        { name: 'setResponseText', type: 'user', title: 'Add response text', arguments: { body_text: 'Thanks! LIVECHAT_SESSION_END', body_html: '<p>Thanks! LIVECHAT_SESSION_END</p>' } },
+        {
+          name: 'setResponseText',
+          type: 'user',
+          title: 'Add response text',
+          arguments: { body_text: 'Thanks! LIVECHAT_SESSION_END', body_html: '<p>Thanks! LIVECHAT_SESSION_END</p>' },
+        },
         { name: 'addTags', type: 'user', title: 'Add tags', arguments: { tags: 'resolved, livechat' } },
         { name: 'setStatus', type: 'user', title: 'Close', arguments: { status: 'closed' } },
       ],
@@ -206,8 +219,8 @@ describe('agent console', () => {
     assert.equal(msg.from_agent, true);
     await emu.idle();
     assert.equal(rx.received.length, 1);
-    assert.equal(rx.received[0]!.query.get('text'), 'Thanks! LIVECHAT_SESSION_END');
-    assert.equal(rx.received[0]!.query.get('from_agent'), 'true');
+    assert.equal(rx.received[0].query.get('text'), 'Thanks! LIVECHAT_SESSION_END');
+    assert.equal(rx.received[0].query.get('from_agent'), 'true');
     const after = (await call(emu, 'GET', `/api/tickets/${t.id}`)).body;
     assert.equal(after.status, 'closed');
     assert.deepEqual(after.tags.map((x: any) => x.name).sort(), ['livechat', 'resolved']);
@@ -217,14 +230,19 @@ describe('agent console', () => {
   });
 
   test('closeTicket closes it (and fires ticket-updated integrations only)', async () => {
-    const updates = emu.store.createIntegration(httpIntegration(`${rx.url}?updated=1&status={{ticket.status}}`, { triggers: { 'ticket-updated': true } }) as never);
+    const updates = emu.store.createIntegration(
+      httpIntegration(`${rx.url}?updated=1&status={{ticket.status}}`, { triggers: { 'ticket-updated': true } }),
+    );
     const t = emu.store.createTicket(newTicket('agent-3'));
     await emu.idle();
     rx.received.length = 0;
     const closed = await emu.agent.closeTicket(t.id);
     assert.equal(closed.status, 'closed');
     await emu.idle();
-    assert.deepEqual(rx.received.map((r) => [r.query.get('updated'), r.query.get('status')]), [['1', 'closed']]);
+    assert.deepEqual(
+      rx.received.map((r) => [r.query.get('updated'), r.query.get('status')]),
+      [['1', 'closed']],
+    );
     emu.store.deleteIntegration(updates.id);
     await assert.rejects(emu.agent.closeTicket(424242), /not found/i);
   });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
-import { FakeClock } from '../src/session/clock.ts';
+import { FakeClock } from '../src/clock.ts';
 import { basic, call, customerMessage, newTicket } from './emulator-helpers.ts';
 
 describe('emulator API', () => {
@@ -69,7 +69,10 @@ describe('emulator API', () => {
     assert.equal(ticket.status, 400);
     assert.deepEqual(ticket.body.error.data, { messages: ['Missing data for required field.'] });
 
-    const badMsg = await call(emu, 'POST', '/api/tickets', { customer: { email: 'a@b.c' }, messages: [{ channel: 'chat', via: 'api', body_text: 'hi' }] });
+    const badMsg = await call(emu, 'POST', '/api/tickets', {
+      customer: { email: 'a@b.c' },
+      messages: [{ channel: 'chat', via: 'api', body_text: 'hi' }],
+    });
     assert.equal(badMsg.status, 400);
     assert.deepEqual(badMsg.body.error.data, { messages: { 0: { from_agent: ['Missing data for required field.'] } } });
 
@@ -147,11 +150,19 @@ describe('emulator API', () => {
     assert.equal(m.body.ticket_id, t.body.id);
     assert.equal(m.body.sender.email, 'conv-1@example.com');
     assert.equal(typeof m.body.created_datetime, 'string');
-    const agentMsg = await call(emu, 'POST', `/api/tickets/${t.body.id}/messages`, { channel: 'chat', via: 'api', from_agent: true, body_text: 'hello' });
+    const agentMsg = await call(emu, 'POST', `/api/tickets/${t.body.id}/messages`, {
+      channel: 'chat',
+      via: 'api',
+      from_agent: true,
+      body_text: 'hello',
+    });
     assert.equal(agentMsg.body.sender.email, 'agent@acme.test');
 
     const msgs = await call(emu, 'GET', `/api/tickets/${t.body.id}/messages`);
-    assert.deepEqual(msgs.body.data.map((x: any) => x.body_text), ['I need a human', 'second', 'hello']);
+    assert.deepEqual(
+      msgs.body.data.map((x: any) => x.body_text),
+      ['I need a human', 'second', 'hello'],
+    );
     const got = await call(emu, 'GET', `/api/tickets/${t.body.id}`);
     assert.equal(got.body.messages.length, 3);
 
@@ -162,9 +173,15 @@ describe('emulator API', () => {
     assert.equal((await call(emu, 'GET', `/api/tickets/${t.body.id}`)).body.status, 'closed');
 
     const byExt = await call(emu, 'GET', '/api/tickets?external_id=conv-1');
-    assert.deepEqual(byExt.body.data.map((x: any) => x.id), [t.body.id]);
+    assert.deepEqual(
+      byExt.body.data.map((x: any) => x.id),
+      [t.body.id],
+    );
     const byCustomer = await call(emu, 'GET', `/api/tickets?customer_id=${t.body.customer.id}`);
-    assert.deepEqual(byCustomer.body.data.map((x: any) => x.id), [t.body.id, t2.body.id, t3.body.id]);
+    assert.deepEqual(
+      byCustomer.body.data.map((x: any) => x.id),
+      [t.body.id, t2.body.id, t3.body.id],
+    );
     assert.equal((await call(emu, 'GET', '/api/tickets?customer_id=abc')).status, 400);
   });
 
@@ -172,7 +189,14 @@ describe('emulator API', () => {
     const body = {
       name: 'End livechat',
       intent: null,
-      actions: [{ name: 'setResponseText', type: 'user', title: 'Add response text', arguments: { body_text: 'Bye LIVECHAT_SESSION_END', body_html: '<p>Bye LIVECHAT_SESSION_END</p>' } }],
+      actions: [
+        {
+          name: 'setResponseText',
+          type: 'user',
+          title: 'Add response text',
+          arguments: { body_text: 'Bye LIVECHAT_SESSION_END', body_html: '<p>Bye LIVECHAT_SESSION_END</p>' },
+        },
+      ],
     };
     const m = await call(emu, 'POST', '/api/macros', body);
     assert.equal(m.status, 201);
@@ -237,13 +261,25 @@ describe('emulator pagination', () => {
 
   test('limit=3 spans 4 pages, in creation order, last next_cursor null', async () => {
     const { pages } = await all('/api/macros?limit=3');
-    assert.deepEqual(pages.map((p) => p.length), [3, 3, 3, 2]);
-    assert.deepEqual(pages.flat(), Array.from({ length: 11 }, (_, i) => `macro ${i + 1}`));
+    assert.deepEqual(
+      pages.map((p) => p.length),
+      [3, 3, 3, 2],
+    );
+    assert.deepEqual(
+      pages.flat(),
+      Array.from({ length: 11 }, (_, i) => `macro ${i + 1}`),
+    );
   });
 
   test('default page size applies without limit; limit above the cap is capped', async () => {
-    assert.deepEqual((await all('/api/macros')).pages.map((p) => p.length), [4, 4, 3]);
-    assert.deepEqual((await all('/api/macros?limit=1000')).pages.map((p) => p.length), [5, 5, 1]);
+    assert.deepEqual(
+      (await all('/api/macros')).pages.map((p) => p.length),
+      [4, 4, 3],
+    );
+    assert.deepEqual(
+      (await all('/api/macros?limit=1000')).pages.map((p) => p.length),
+      [5, 5, 1],
+    );
   });
 
   test('prev_cursor goes back one page; the first page has none', async () => {
@@ -257,7 +293,10 @@ describe('emulator pagination', () => {
 
   test('order_by=created_datetime:desc lists newest first across pages', async () => {
     const { pages } = await all('/api/macros?limit=4&order_by=created_datetime:desc');
-    assert.deepEqual(pages.flat(), Array.from({ length: 11 }, (_, i) => `macro ${11 - i}`));
+    assert.deepEqual(
+      pages.flat(),
+      Array.from({ length: 11 }, (_, i) => `macro ${11 - i}`),
+    );
   });
 
   test('bad limit or cursor: 400 with field details', async () => {
@@ -272,11 +311,32 @@ describe('emulator pagination', () => {
   test('tickets, messages, customers and integrations lists paginate too', async () => {
     const t = emu.store.createTicket(newTicket('pg'));
     for (let i = 0; i < 6; i++) emu.store.createMessage(t.id, customerMessage(`m${i}`));
-    for (let i = 0; i < 4; i++) emu.store.createIntegration({ type: 'http', name: `i${i}`, http: { url: 'http://127.0.0.1:9/', method: 'POST', request_content_type: 'application/json', response_content_type: 'application/json', headers: {}, triggers: {} } });
+    for (let i = 0; i < 4; i++)
+      emu.store.createIntegration({
+        type: 'http',
+        name: `i${i}`,
+        http: {
+          url: 'http://127.0.0.1:9/',
+          method: 'POST',
+          request_content_type: 'application/json',
+          response_content_type: 'application/json',
+          headers: {},
+          triggers: {},
+        },
+      });
     for (let i = 0; i < 4; i++) emu.store.createCustomer({ email: `c${i}@example.com` });
-    assert.deepEqual((await all(`/api/tickets/${t.id}/messages?limit=3`)).pages.map((p) => p.length), [3, 3, 1]);
-    assert.deepEqual((await all('/api/integrations?limit=2')).pages.map((p) => p.length), [2, 2]);
-    assert.deepEqual((await all('/api/customers?limit=2')).pages.map((p) => p.length), [2, 2, 1]);
+    assert.deepEqual(
+      (await all(`/api/tickets/${t.id}/messages?limit=3`)).pages.map((p) => p.length),
+      [3, 3, 1],
+    );
+    assert.deepEqual(
+      (await all('/api/integrations?limit=2')).pages.map((p) => p.length),
+      [2, 2],
+    );
+    assert.deepEqual(
+      (await all('/api/customers?limit=2')).pages.map((p) => p.length),
+      [2, 2, 1],
+    );
   });
 });
 

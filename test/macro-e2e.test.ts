@@ -16,11 +16,31 @@ let env: NodeJS.ProcessEnv;
 before(async () => {
   emu = await startEmulator({ port: 0, rateLimit: false, maxPageSize: PAGE, defaultPageSize: PAGE });
   env = { LIVECHAT_CONFIG_DIR: cfg.dir, GORGIAS_DOMAIN: emu.url, GORGIAS_USERNAME: emu.email, GORGIAS_API_KEY: emu.apiKey };
-  const names = ['Refund', 'Dup', 'Shipping delay', 'Dup', 'Greeting', 'Password reset', 'Escalate', 'Close spam', 'Order status', 'Thanks', 'Survey', 'Out of office'];
+  const names = [
+    'Refund',
+    'Dup',
+    'Shipping delay',
+    'Dup',
+    'Greeting',
+    'Password reset',
+    'Escalate',
+    'Close spam',
+    'Order status',
+    'Thanks',
+    'Survey',
+    'Out of office',
+  ];
   for (const name of names) {
     emu.store.createMacro({
       name,
-      actions: [{ name: 'setResponseText', type: 'user', title: 'Add response text', arguments: { body_text: `${name} text`, body_html: `<p>${name} text</p>` } }],
+      actions: [
+        {
+          name: 'setResponseText',
+          type: 'user',
+          title: 'Add response text',
+          arguments: { body_text: `${name} text`, body_html: `<p>${name} text</p>` },
+        },
+      ],
     });
   }
 });
@@ -99,7 +119,10 @@ test('list shows the sign-off macros; --all every macro over every page; --json 
   assert.match(all.stdout, /Out of office/);
 
   const j = await cli(['macro', 'list', '--json']);
-  assert.deepEqual((JSON.parse(j.stdout) as Macro[]).map((m) => m.id), [ours.id]);
+  assert.deepEqual(
+    (JSON.parse(j.stdout) as Macro[]).map((m) => m.id),
+    [ours.id],
+  );
   const ja = await cli(['macro', 'list', '--all', '--json']);
   const every = JSON.parse(ja.stdout) as Macro[];
   assert.equal(every.length, 13);
@@ -118,7 +141,10 @@ test('show by id and by exact name; a name matching several macros is a conflict
   assert.equal(byName.code, 0, byName.stderr);
   assert.equal((JSON.parse(byName.stdout) as Macro).name, 'Out of office');
 
-  const dups = emu.store.listMacros().filter((m) => m.name === 'Dup').map((m) => `#${m.id}`);
+  const dups = emu.store
+    .listMacros()
+    .filter((m) => m.name === 'Dup')
+    .map((m) => `#${m.id}`);
   const conflict = await cli(['macro', 'show', 'Dup']);
   assert.equal(conflict.code, 1);
   assert.equal(conflict.stdout, '');
@@ -139,7 +165,14 @@ test('applying the macro in the agent console sends the token through the webhoo
     emu.store.createIntegration({
       type: 'http',
       name: 'Livechat bridge',
-      http: { url, method: 'POST', request_content_type: 'application/json', response_content_type: 'application/json', headers: {}, triggers: { 'ticket-message-created': true } },
+      http: {
+        url,
+        method: 'POST',
+        request_content_type: 'application/json',
+        response_content_type: 'application/json',
+        headers: {},
+        triggers: { 'ticket-message-created': true },
+      },
     });
     const t = emu.store.createTicket({
       external_id: 'conv-7',
@@ -166,7 +199,10 @@ test('delete: refused with no TTY and no --yes; --yes deletes; a missing macro f
   const refused = await cli(['macro', 'delete', String(target.id)]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /--yes/);
-  assert.ok(emu.store.listMacros().some((m) => m.id === target.id), 'still there');
+  assert.ok(
+    emu.store.listMacros().some((m) => m.id === target.id),
+    'still there',
+  );
 
   const del = await cli(['macro', 'delete', 'Survey', '--yes', '--json']);
   assert.equal(del.code, 0, del.stderr);

@@ -20,7 +20,7 @@ after(async () => {
   cfg.cleanup();
 });
 
-const strip = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, ''); // eslint-disable-line no-control-regex
+const strip = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Run the CLI on a pty; when `when` shows up, type `keys`. */

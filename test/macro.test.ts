@@ -2,14 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Macro } from '../src/gorgias/types.ts';
-import {
-  carriesToken,
-  DEFAULT_SIGNOFF,
-  macroUpdate,
-  resolveMacroRef,
-  signoffMacroBody,
-  signoffText,
-} from '../src/macro/signoff.ts';
+import { carriesToken, DEFAULT_SIGNOFF, macroUpdate, resolveMacroRef, signoffMacroBody, signoffText } from '../src/macro/signoff.ts';
 import { LivechatError } from '../src/errors.ts';
 
 function macro(id: number, name: string, bodyText?: string): Macro {
@@ -28,7 +21,10 @@ test('signoffText adds the token only when missing', () => {
   assert.match(DEFAULT_SIGNOFF, /LIVECHAT_SESSION_END$/);
   assert.deepEqual(signoffText('Bye! LIVECHAT_SESSION_END'), { text: 'Bye! LIVECHAT_SESSION_END', added: false });
   assert.deepEqual(signoffText('Bye!  '), { text: 'Bye! LIVECHAT_SESSION_END', added: true });
-  assert.throws(() => signoffText('  '), (e: unknown) => e instanceof LivechatError && e.kind === 'usage');
+  assert.throws(
+    () => signoffText('  '),
+    (e: unknown) => e instanceof LivechatError && e.kind === 'usage',
+  );
 });
 
 test('signoffMacroBody: one setResponseText action, escaped HTML', () => {
@@ -78,7 +74,13 @@ test('resolveMacroRef: id, exact name, conflict, missing', () => {
   assert.equal(resolveMacroRef(list, '2').id, 2);
   assert.equal(resolveMacroRef(list, 'End livechat').id, 1);
   assert.equal(resolveMacroRef(list, '42').id, 5);
-  assert.throws(() => resolveMacroRef(list, 'Dup'), (e: unknown) => e instanceof LivechatError && e.kind === 'conflict' && /#3, #4/.test(e.message));
-  assert.throws(() => resolveMacroRef(list, 'end livechat'), (e: unknown) => e instanceof LivechatError && e.kind === 'not_found');
+  assert.throws(
+    () => resolveMacroRef(list, 'Dup'),
+    (e: unknown) => e instanceof LivechatError && e.kind === 'conflict' && /#3, #4/.test(e.message),
+  );
+  assert.throws(
+    () => resolveMacroRef(list, 'end livechat'),
+    (e: unknown) => e instanceof LivechatError && e.kind === 'not_found',
+  );
   assert.throws(() => resolveMacroRef(list, '99'), /no macro with id "99"/);
 });

@@ -9,7 +9,7 @@ test('a rejected key is one line, exit 1, no stack', () => {
   const r = describeError(errorFromResponse(401, '{"error":{"msg":"Unauthorized: invalid credentials."}}', 'GET /api/account'), false);
   assert.equal(r.exitCode, 1);
   assert.equal(r.lines.length, 1);
-  assert.match(r.lines[0]!, /^error: Gorgias credentials rejected \(401: Unauthorized: invalid credentials\.\)/);
+  assert.match(r.lines[0], /^error: Gorgias credentials rejected \(401: Unauthorized: invalid credentials\.\)/);
 });
 
 test('a validation error lists its fields under the message', () => {

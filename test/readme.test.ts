@@ -5,11 +5,23 @@ import { test } from 'node:test';
 import { runCli } from './helpers.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-const blocks = [...readme.matchAll(/<!-- help: ([^>]+?) -->\n```text\n([\s\S]*?)\n```/g)].map((m) => ({ command: m[1]!, text: m[2]! }));
+const blocks = [...readme.matchAll(/<!-- help: ([^>]+?) -->\n```text\n([\s\S]*?)\n```/g)].map((m) => ({ command: m[1], text: m[2] }));
 
 test('the README shows --help for every command', () => {
   const shown = new Set(blocks.map((b) => b.command));
-  for (const c of ['--help', 'setup gorgias', 'config show', 'webhook-url', 'webhook install', 'webhook status', 'macro create', 'macro list', 'macro delete', 'emulator', 'simulate']) {
+  for (const c of [
+    '--help',
+    'setup gorgias',
+    'config show',
+    'webhook-url',
+    'webhook install',
+    'webhook status',
+    'macro create',
+    'macro list',
+    'macro delete',
+    'emulator',
+    'simulate',
+  ]) {
     assert.ok(shown.has(c), `README lacks the help of ${c}`);
   }
 });

@@ -159,7 +159,12 @@ function validRequest(): Buffer {
     case 1:
       return request('POST', '/gorgias/webhook', { 'Content-Type': 'application/json' }, JSON.stringify({ ...fields, text }));
     default:
-      return request('POST', '/gorgias/webhook', { 'Content-Type': 'application/x-www-form-urlencoded' }, new URLSearchParams({ ...fields, text }).toString());
+      return request(
+        'POST',
+        '/gorgias/webhook',
+        { 'Content-Type': 'application/x-www-form-urlencoded' },
+        new URLSearchParams({ ...fields, text }).toString(),
+      );
   }
 }
 
@@ -210,8 +215,16 @@ const malformedQueries: Hostile[] = [
   { name: 'bad escape %ZZ as token', data: request('GET', path({ token: '%ZZ' })), expect: 401 },
   { name: 'token with a NUL appended', data: request('GET', path({ token: `${TOKEN}%00` })), expect: 401 },
   { name: 'parameter given twice with different values', data: request('GET', `${path()}&event_id=other`), expect: 400 },
-  { name: 'raw NUL byte in the URL', data: request('GET', Buffer.concat([Buffer.from(path({ text: 'a' })), Buffer.from([0]), Buffer.from('b')])), expect: 400 },
-  { name: 'raw 0xFF byte in the URL', data: request('GET', Buffer.concat([Buffer.from(path({ text: 'a' })), Buffer.from([0xff, 0xfe])])), expect: 400 },
+  {
+    name: 'raw NUL byte in the URL',
+    data: request('GET', Buffer.concat([Buffer.from(path({ text: 'a' })), Buffer.from([0]), Buffer.from('b')])),
+    expect: 400,
+  },
+  {
+    name: 'raw 0xFF byte in the URL',
+    data: request('GET', Buffer.concat([Buffer.from(path({ text: 'a' })), Buffer.from([0xff, 0xfe])])),
+    expect: 400,
+  },
   { name: 'raw (unescaped) UTF-8 in the URL', data: request('GET', Buffer.from(path({ text: 'héllo' }), 'utf8')), expect: 400 },
   { name: 'raw space in the URL', data: request('GET', path({ text: 'two words' })), expect: 400 },
   { name: 'only a query, no fields', data: request('GET', '/?&&&==&'), expect: 401 },
@@ -231,7 +244,12 @@ const hugeBodies: Hostile[] = [
     data: request('POST', path(), { 'Content-Type': 'application/json', 'Content-Length': String(1e12) }),
     expect: 413,
   },
-  { name: 'declared body one byte over the limit, sent', data: request('POST', path(), { 'Content-Type': 'application/json' }, big(DEFAULT_MAX_BODY_BYTES + 1)), expect: 413, mayReset: true },
+  {
+    name: 'declared body one byte over the limit, sent',
+    data: request('POST', path(), { 'Content-Type': 'application/json' }, big(DEFAULT_MAX_BODY_BYTES + 1)),
+    expect: 413,
+    mayReset: true,
+  },
   {
     name: 'chunked body over the limit, never terminated',
     data: request('POST', path(), { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }, chunked(overBody, 4096, false)),
@@ -240,7 +258,12 @@ const hugeBodies: Hostile[] = [
   },
   {
     name: '1 MB chunked body',
-    data: request('POST', path(), { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }, chunked(Buffer.alloc(1 << 20, 0x61), 16384)),
+    data: request(
+      'POST',
+      path(),
+      { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+      chunked(Buffer.alloc(1 << 20, 0x61), 16384),
+    ),
     expect: 413,
     mayReset: true,
   },
@@ -249,8 +272,16 @@ const hugeBodies: Hostile[] = [
 const jsonPost = (body: string | Buffer, type = 'application/json') => request('POST', `/w?token=${TOKEN}`, { 'Content-Type': type }, body);
 const validJsonFields = { external_id: 'conv-h', event_id: 'ev-bad', message_id: '1', text: 'hi', from_agent: true };
 const badBodies: Hostile[] = [
-  { name: 'invalid UTF-8 JSON body', data: jsonPost(Buffer.concat([Buffer.from('{"text":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')])), expect: 400 },
-  { name: 'UTF-16 JSON body', data: jsonPost(Buffer.from(JSON.stringify(validJsonFields), 'utf16le'), 'application/json; charset=utf-16le'), expect: 400 },
+  {
+    name: 'invalid UTF-8 JSON body',
+    data: jsonPost(Buffer.concat([Buffer.from('{"text":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')])),
+    expect: 400,
+  },
+  {
+    name: 'UTF-16 JSON body',
+    data: jsonPost(Buffer.from(JSON.stringify(validJsonFields), 'utf16le'), 'application/json; charset=utf-16le'),
+    expect: 400,
+  },
   { name: 'fields in a text/plain body', data: jsonPost(JSON.stringify(validJsonFields), 'text/plain'), expect: 400 },
   { name: 'fields in an octet-stream body', data: jsonPost(JSON.stringify(validJsonFields), 'application/octet-stream'), expect: 400 },
   { name: 'truncated JSON', data: jsonPost('{"external_id": "conv-h", "text": "hi'), expect: 400 },
@@ -259,10 +290,22 @@ const badBodies: Hostile[] = [
   { name: 'JSON number', data: jsonPost('42'), expect: 400 },
   { name: 'JSON null', data: jsonPost('null'), expect: 400 },
   { name: 'deeply nested JSON array', data: jsonPost(deepArray(30_000)), expect: 400 },
-  { name: 'deeply nested object as text', data: jsonPost(`{"external_id":"conv-h","event_id":"x","from_agent":true,"text":${deepObject(10_000)}}`), expect: 400 },
+  {
+    name: 'deeply nested object as text',
+    data: jsonPost(`{"external_id":"conv-h","event_id":"x","from_agent":true,"text":${deepObject(10_000)}}`),
+    expect: 400,
+  },
   { name: 'deeply nested object, no fields', data: jsonPost(`{"x":${deepObject(10_000)}}`), expect: 400 },
-  { name: 'token as an array', data: request('POST', '/w', { 'Content-Type': 'application/json' }, JSON.stringify({ ...validJsonFields, token: [TOKEN] })), expect: 400 },
-  { name: 'form body with a bad escape', data: jsonPost(`external_id=conv-h&event_id=x&text=%E0%A4&from_agent=true`, 'application/x-www-form-urlencoded'), expect: 400 },
+  {
+    name: 'token as an array',
+    data: request('POST', '/w', { 'Content-Type': 'application/json' }, JSON.stringify({ ...validJsonFields, token: [TOKEN] })),
+    expect: 400,
+  },
+  {
+    name: 'form body with a bad escape',
+    data: jsonPost(`external_id=conv-h&event_id=x&text=%E0%A4&from_agent=true`, 'application/x-www-form-urlencoded'),
+    expect: 400,
+  },
 ];
 
 const badTokens: Hostile[] = [
@@ -273,10 +316,22 @@ const badTokens: Hostile[] = [
   { name: 'token with a suffix', data: request('GET', path({ token: `${TOKEN}x` })), expect: 401 },
   { name: '30 KB token', data: request('GET', path({ token: big(30_000, 't') })), expect: 401 },
   { name: 'wrong token in the header', data: request('GET', path({ token: undefined }), { 'X-Livechat-Token': 'nope' }), expect: 401 },
-  { name: 'right and wrong token headers', data: request('GET', path({ token: undefined }), { 'X-Livechat-Token': TOKEN, 'x-livechat-token': 'nope' }), expect: 401 },
+  {
+    name: 'right and wrong token headers',
+    data: request('GET', path({ token: undefined }), { 'X-Livechat-Token': TOKEN, 'x-livechat-token': 'nope' }),
+    expect: 401,
+  },
   { name: 'wrong token in the query beats the header', data: request('GET', path({ token: 'nope' }), { 'X-Livechat-Token': TOKEN }), expect: 401 },
-  { name: 'no token in a JSON body', data: request('POST', '/w', { 'Content-Type': 'application/json' }, JSON.stringify(validJsonFields)), expect: 401 },
-  { name: 'websocket upgrade without a token', data: request('GET', path({ token: undefined }), { Upgrade: 'websocket', Connection: 'Upgrade' }), expect: 401 },
+  {
+    name: 'no token in a JSON body',
+    data: request('POST', '/w', { 'Content-Type': 'application/json' }, JSON.stringify(validJsonFields)),
+    expect: 401,
+  },
+  {
+    name: 'websocket upgrade without a token',
+    data: request('GET', path({ token: undefined }), { Upgrade: 'websocket', Connection: 'Upgrade' }),
+    expect: 401,
+  },
 ];
 
 const wrongMethods: Hostile[] = [
@@ -292,8 +347,16 @@ const garbage: Hostile[] = [
   { name: 'SSH banner', data: 'SSH-2.0-OpenSSH_9.6\r\n', expect: 'hung-up', end: true },
   { name: 'CONNECT tunnel', data: 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n', expect: 'hung-up', end: true },
   { name: 'header line without a colon', data: `GET ${path()} HTTP/1.1\r\nHost: a\r\nnot a header\r\n\r\n`, expect: 400 },
-  { name: 'Content-Length and Transfer-Encoding (smuggling)', data: `POST ${path()} HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, expect: 400 },
-  { name: 'two different Content-Lengths', data: `POST ${path()} HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`, expect: 400 },
+  {
+    name: 'Content-Length and Transfer-Encoding (smuggling)',
+    data: `POST ${path()} HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    expect: 400,
+  },
+  {
+    name: 'two different Content-Lengths',
+    data: `POST ${path()} HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`,
+    expect: 400,
+  },
   { name: 'negative Content-Length', data: `POST ${path()} HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n`, expect: 400 },
   { name: 'bad chunk size', data: `POST ${path()} HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nab\r\n0\r\n\r\n`, expect: 400 },
   { name: 'HTTP/9.9', data: `GET ${path()} HTTP/9.9\r\nHost: a\r\n\r\n`, expect: 'hung-up', end: true },
@@ -317,13 +380,16 @@ function assertAnswer(h: Hostile, r: Exchange): void {
   }
   if (h.mayReset && r.status === undefined && r.reset) return; // refused by reset mid-upload
   const allowed = Array.isArray(h.expect) ? h.expect : [h.expect];
-  assert.ok(r.status !== undefined && allowed.includes(r.status), `${h.name}: expected ${allowed.join('/')}, got ${r.status ?? 'no answer'}${r.reset ? ' (reset)' : ''}`);
+  assert.ok(
+    r.status !== undefined && allowed.includes(r.status),
+    `${h.name}: expected ${allowed.join('/')}, got ${r.status ?? 'no answer'}${r.reset ? ' (reset)' : ''}`,
+  );
 }
 
 async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
+    while (next < items.length) await work(items[next++]);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
@@ -378,8 +444,14 @@ describe('webhook receiver under hostile input', () => {
 
     await Promise.all(Array.from({ length: 30 }, () => sendValid()));
     assertExactlyOnce();
-    assert.ok(answered.every((a) => !a), 'the partial requests are still waiting, not answered');
-    assert.ok(slow.every((s) => !s.destroyed), 'and still connected');
+    assert.ok(
+      answered.every((a) => !a),
+      'the partial requests are still waiting, not answered',
+    );
+    assert.ok(
+      slow.every((s) => !s.destroyed),
+      'and still connected',
+    );
     for (const s of slow) s.destroy();
   });
 
@@ -397,7 +469,7 @@ describe('webhook receiver under hostile input', () => {
     const heavy = [...hugeUrls, ...hugeBodies, ...garbage, badBodies.find((b) => b.name === 'deeply nested JSON array')!];
     const megabyteBody = hugeBodies.find((b) => b.name === '1 MB chunked body')!;
     for (let i = 0; i < 400; i++) {
-      barrage.push(i % 4 === 0 ? megabyteBody : heavy[i % heavy.length]!); // ~130 MB sent in all
+      barrage.push(i % 4 === 0 ? megabyteBody : heavy[i % heavy.length]); // ~130 MB sent in all
       if (i % 12 === 0) barrage.push('valid');
     }
     await pool(barrage, 16, async (h) => {

@@ -5,7 +5,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createReceiver, decodeText, parseWebhook } from '../src/receiver/index.js';
 import { createSessionManager, type HelpdeskPort, type SessionManager, type UserOutput } from '../src/session/manager.js';
-import { SESSION_START } from '../src/session/payloads.js';
+import { SESSION_START } from '../src/protocol.js';
 import type { AgentWebhook } from '../src/session/types.js';
 
 const TOKEN = 's3cr3t-token';
@@ -82,7 +82,7 @@ function raw(method: string, path: string, headers: Record<string, string> = {},
     });
     let data = '';
     socket.setEncoding('utf8');
-    socket.on('data', (d) => (data += d));
+    socket.on('data', (d: string) => (data += d));
     socket.on('error', reject);
     socket.on('close', () => {
       const status = Number(data.split(' ')[1]);

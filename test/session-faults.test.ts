@@ -8,11 +8,11 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { createGorgiasClient } from '../src/gorgias/client.js';
 import { createReceiver, listenReceiver, type RunningReceiver } from '../src/receiver/index.js';
-import { FakeClock, realClock } from '../src/session/clock.js';
-import { gorgiasHelpdesk } from '../src/session/helpdesk.js';
+import { FakeClock, realClock } from '../src/clock.js';
+import { gorgiasHelpdesk } from '../src/helpdesk/gorgias.js';
 import { FAILED_TEXT } from '../src/session/machine.js';
 import { backoffPolicy, createSessionManager, type BotInput, type SessionManager } from '../src/session/manager.js';
-import { SESSION_FAILED, SESSION_START } from '../src/session/payloads.js';
+import { SESSION_FAILED, SESSION_START } from '../src/protocol.js';
 import { desiredIntegration } from '../src/webhook/integration.js';
 
 const TOKEN = 'tok-faults-0123456789';
@@ -130,9 +130,15 @@ describe('session engine against the emulator under faults', () => {
     await settle();
     assert.deepEqual(texts(ticketId).slice(1), ['one', 'two', 'three', 'four']);
     assert.ok(emu.requests.some((r) => r.status === 500) && emu.requests.some((r) => r.status === 429), 'the faults happened');
-    assert.deepEqual(emu.store.listMessages(ticketId).slice(1).map((m) => m.external_id), ['f1:1:1', 'f1:1:2', 'f1:1:3', 'f1:1:4']);
+    assert.deepEqual(
+      emu.store
+        .listMessages(ticketId)
+        .slice(1)
+        .map((m) => m.external_id),
+      ['f1:1:1', 'f1:1:2', 'f1:1:3', 'f1:1:4'],
+    );
     assert.equal(manager.state('f1'), 'LIVECHAT');
-    assert.deepEqual(bot, []);
+    assert.equal(bot.length, 0);
   });
 
   it('a timeout after Gorgias stored the message: looked up by external_id, not posted again', async () => {
@@ -154,8 +160,8 @@ describe('session engine against the emulator under faults', () => {
     await settle();
     const tickets = emu.store.listTickets({ external_id: 'f6' });
     assert.equal(tickets.length, 1);
-    assert.equal(tickets[0]!.messages.length, 1, 'one hand-off message');
-    assert.equal(ticketOf('f6'), tickets[0]!.id);
+    assert.equal(tickets[0].messages.length, 1, 'one hand-off message');
+    assert.equal(ticketOf('f6'), tickets[0].id);
     assert.equal(lookups() - before, 2, 'looked up before the first try and again before the retry');
   });
 
@@ -167,11 +173,17 @@ describe('session engine against the emulator under faults', () => {
     await manager.userMessage('f3', 'hello??');
     await settle();
     assert.equal(manager.state('f3'), 'BOT');
-    assert.deepEqual(user.filter((u) => u.id === 'f3').map((u) => u.text), [FAILED_TEXT]);
-    assert.deepEqual(bot.filter((b) => b.id === 'f3').map((b) => b.input), [
-      { kind: 'event', event: SESSION_FAILED },
-      { kind: 'message', text: 'hello??' },
-    ]);
+    assert.deepEqual(
+      user.filter((u) => u.id === 'f3').map((u) => u.text),
+      [FAILED_TEXT],
+    );
+    assert.deepEqual(
+      bot.filter((b) => b.id === 'f3').map((b) => b.input),
+      [
+        { kind: 'event', event: SESSION_FAILED },
+        { kind: 'message', text: 'hello??' },
+      ],
+    );
     const ticket = emu.store.getTicket(ticketId);
     assert.equal(ticket.status, 'closed');
     assert.match(ticket.messages.at(-1)!.body_text, /could not be reached/);
@@ -189,15 +201,24 @@ describe('session engine against the emulator under faults', () => {
     await emu.agent.reply(ticketId, 'I am looking into it');
     await settle();
     assert.equal(emu.deliveries.filter((d) => d.ticketId === ticketId && d.dropped).length, 1, 'the webhook was dropped');
-    assert.deepEqual(user, []);
+    assert.equal(user.length, 0);
     emu.faults.webhooks({ duplicate: 1 });
     await manager.userMessage('f4', 'thanks');
     await settle();
-    assert.deepEqual(user.map((u) => u.text), ['I am looking into it']);
+    assert.deepEqual(
+      user.map((u) => u.text),
+      ['I am looking into it'],
+    );
     await emu.agent.reply(ticketId, 'found it');
     await settle();
-    assert.deepEqual(user.map((u) => u.text), ['I am looking into it', 'found it']);
-    assert.ok(emu.deliveries.some((d) => d.ticketId === ticketId && d.duplicate), 'a webhook came twice');
+    assert.deepEqual(
+      user.map((u) => u.text),
+      ['I am looking into it', 'found it'],
+    );
+    assert.ok(
+      emu.deliveries.some((d) => d.ticketId === ticketId && d.duplicate),
+      'a webhook came twice',
+    );
   });
 
   it('a dropped agent webhook is caught up on the timer', async () => {
@@ -206,10 +227,13 @@ describe('session engine against the emulator under faults', () => {
     emu.faults.webhooks({ drop: 1 });
     await emu.agent.reply(ticketId, 'still there?');
     await settle();
-    assert.deepEqual(user, []);
+    assert.equal(user.length, 0);
     clock.advance(60_000);
     await settle();
-    assert.deepEqual(user.map((u) => u.text), ['still there?']);
+    assert.deepEqual(
+      user.map((u) => u.text),
+      ['still there?'],
+    );
     assert.equal(manager.state('f5'), 'LIVECHAT');
   });
 });

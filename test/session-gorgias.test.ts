@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { createGorgiasClient, type GorgiasClient } from '../src/gorgias/client.js';
 import { createReceiver, listenReceiver, type RunningReceiver } from '../src/receiver/index.js';
-import { handoffTicket, placeholderEmail, gorgiasHelpdesk } from '../src/session/helpdesk.js';
+import { handoffTicket, placeholderEmail, gorgiasHelpdesk } from '../src/helpdesk/gorgias.js';
 import { createSessionManager, type BotInput, type ReportEntry, type SessionManager, type UserOutput } from '../src/session/manager.js';
-import { SESSION_END, SESSION_START } from '../src/session/payloads.js';
+import { SESSION_END, SESSION_START } from '../src/protocol.js';
 import { desiredIntegration } from '../src/webhook/integration.js';
 
 const TOKEN = 'tok-e2e-0123456789';
@@ -25,8 +25,10 @@ describe('hand-off ticket body (pure)', () => {
     assert.equal(withEmail.via, 'api');
     assert.deepEqual(withEmail.customer, { email: 'ada@example.com', name: 'Ada' });
     assert.deepEqual(withEmail.tags, [{ name: 'livechat' }]);
-    assert.deepEqual(withEmail.meta, { livechat: { conversation_id: 'c-1', metadata: { name: 'Ada', email: 'ada@example.com', channel: 'webchat' } } });
-    const first = withEmail.messages[0]!;
+    assert.deepEqual(withEmail.meta, {
+      livechat: { conversation_id: 'c-1', metadata: { name: 'Ada', email: 'ada@example.com', channel: 'webchat' } },
+    });
+    const first = withEmail.messages[0];
     assert.equal(first.from_agent, false);
     assert.match(first.body_text, /channel: webchat/);
     assert.match(first.body_text, /User: a <b> & c/);
@@ -34,7 +36,7 @@ describe('hand-off ticket body (pure)', () => {
     const anonymous = handoffTicket({ conversationId: 'Conv/9', user: {}, text: 'x', history: [] });
     assert.equal(anonymous.customer.external_id, 'Conv/9');
     assert.equal(anonymous.customer.email, placeholderEmail('Conv/9'));
-    assert.match(anonymous.customer.email!, /^conv-9\.[0-9a-f]{8}@users\.livechat\.invalid$/);
+    assert.match(anonymous.customer.email, /^conv-9\.[0-9a-f]{8}@users\.livechat\.invalid$/);
   });
 });
 
@@ -78,13 +80,15 @@ describe('gorgiasHelpdesk against the emulator', () => {
     const ticket = await client.getTicket(ticketId);
     assert.equal(ticket.external_id, 'conv-7');
     assert.equal(ticket.status, 'open');
-    assert.match(ticket.messages[0]!.body_text, /User: where is order #1042\?\nBot: Let me find you a human\./);
+    assert.match(ticket.messages[0].body_text, /User: where is order #1042\?\nBot: Let me find you a human\./);
 
     await manager.userMessage('conv-7', 'Tom & Jerry + me');
     await emu.agent.reply(ticketId, `Hello Ada & co #1 + 😀\nline two ${SESSION_END}`);
     await emu.idle();
     await manager.idle(); // a sign-off is shown after a catch-up (nothing lost may come after it)
-    assert.deepEqual(user, [{ id: 'conv-7', out: { text: 'Hello Ada & co #1 + 😀\nline two', buttons: [{ title: 'End chat', payload: SESSION_END }] } }]);
+    assert.deepEqual(user, [
+      { id: 'conv-7', out: { text: 'Hello Ada & co #1 + 😀\nline two', buttons: [{ title: 'End chat', payload: SESSION_END }] } },
+    ]);
     assert.ok(reports.filter((r) => r.kind === 'echo').length >= 2, 'the first message and the user message came back as echoes');
 
     await manager.userPayload('conv-7', SESSION_END);
@@ -94,10 +98,13 @@ describe('gorgiasHelpdesk against the emulator', () => {
     const texts: string[] = [];
     for await (const m of client.listMessages(ticketId)) texts.push(m.body_text);
     assert.deepEqual(texts.slice(1), ['Tom & Jerry + me', `Hello Ada & co #1 + 😀\nline two ${SESSION_END}`, 'The user ended the chat.']);
-    assert.deepEqual(bot.map((b) => b.input), [
-      { kind: 'message', text: 'where is order #1042?' },
-      { kind: 'payload', payload: SESSION_END },
-    ]);
+    assert.deepEqual(
+      bot.map((b) => b.input),
+      [
+        { kind: 'message', text: 'where is order #1042?' },
+        { kind: 'payload', payload: SESSION_END },
+      ],
+    );
     await emu.idle();
     assert.equal(user.length, 1, 'nothing more reached the user');
   });
@@ -111,6 +118,9 @@ describe('gorgiasHelpdesk against the emulator', () => {
     for await (const t of client.listTickets({ external_id: 'conv-8' })) if (t.external_id === 'conv-8') count++;
     assert.equal(count, 1);
     const since = await port.listMessagesSince!(a.ticketId, undefined);
-    assert.deepEqual(since.map((m) => [m.text.split('\n')[0], m.fromAgent]), [['first try', false]]);
+    assert.deepEqual(
+      since.map((m) => [m.text.split('\n')[0], m.fromAgent]),
+      [['first try', false]],
+    );
   });
 });

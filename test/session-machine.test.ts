@@ -1,7 +1,7 @@
 // The pure lifecycle machine: inputs in, decisions out. Time comes from a FakeClock.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock } from '../src/session/clock.js';
+import { FakeClock } from '../src/clock.js';
 import {
   agentMessageToUser,
   FAILED_TEXT,
@@ -12,7 +12,7 @@ import {
   type MachineConfig,
   type MachineInput,
 } from '../src/session/machine.js';
-import { SESSION_END, SESSION_EXPIRED, SESSION_START } from '../src/session/payloads.js';
+import { SESSION_END, SESSION_EXPIRED, SESSION_START } from '../src/protocol.js';
 import type { AgentWebhook, WebhookOutcome } from '../src/session/types.js';
 
 const TIMEOUT = 30 * 60_000;
@@ -46,8 +46,10 @@ function conversation(id = 'c1') {
       feed({ kind: 'ticketOpened', gen: state!.session!.gen, ticketId: 100 });
     },
     agent(text: string, ids: Partial<AgentWebhook> = {}) {
-      return feed({ kind: 'agentWebhook', event: { conversationId: id, ticketId: 100, eventId: `e-${text}`, messageId: undefined, text, fromAgent: true, ...ids } })
-        .outcome;
+      return feed({
+        kind: 'agentWebhook',
+        event: { conversationId: id, ticketId: 100, eventId: `e-${text}`, messageId: undefined, text, fromAgent: true, ...ids },
+      }).outcome;
     },
   };
 }
@@ -223,7 +225,10 @@ describe('session machine', () => {
     assert.equal(c.agent('one', { eventId: 'e1-again', messageId: '1' }), 'duplicate');
     assert.equal(c.agent('two', { eventId: undefined, messageId: '2' }), 'delivered');
     assert.equal(c.agent('two', { eventId: undefined, messageId: '2' }), 'duplicate');
-    assert.deepEqual(toUser(c.all).map((o) => o.text), ['one', 'two']);
+    assert.deepEqual(
+      toUser(c.all).map((o) => o.text),
+      ['one', 'two'],
+    );
   });
 
   it('ignores from_agent=false echoes', () => {
@@ -294,7 +299,10 @@ describe('session machine', () => {
         { id: 12, text: 'second', fromAgent: true, createdAt: c.clock.now() },
       ],
     });
-    assert.deepEqual(toUser(c.all).map((o) => o.text), ['first', 'second', 'third']);
+    assert.deepEqual(
+      toUser(c.all).map((o) => o.text),
+      ['first', 'second', 'third'],
+    );
     assert.equal(c.agent('third', { eventId: 'other', messageId: '13' }), 'duplicate');
   });
 });

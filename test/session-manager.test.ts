@@ -2,10 +2,10 @@
 // our engine; the end-to-end path against the Gorgias emulator is the simulator's).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock } from '../src/session/clock.js';
+import { FakeClock } from '../src/clock.js';
 import { FAILED_TEXT } from '../src/session/machine.js';
 import { createSessionManager, NO_RETRY, type BotInput, type HelpdeskPort, type ReportEntry, type UserOutput } from '../src/session/manager.js';
-import { SESSION_END, SESSION_EXPIRED, SESSION_START } from '../src/session/payloads.js';
+import { SESSION_END, SESSION_EXPIRED, SESSION_START } from '../src/protocol.js';
 
 const TIMEOUT = 30 * 60_000;
 
@@ -163,16 +163,19 @@ describe('session manager', () => {
     await manager.userPayload('c1', SESSION_START);
     clock.advance(TIMEOUT - 1);
     assert.equal(manager.state('c1'), 'LIVECHAT');
-    assert.deepEqual(bot, []);
+    assert.equal(bot.length, 0);
     clock.advance(1);
     assert.equal(manager.state('c1'), 'BOT');
-    assert.deepEqual(bot.map((b) => b.input), [{ kind: 'event', event: SESSION_EXPIRED }]);
+    assert.deepEqual(
+      bot.map((b) => b.input),
+      [{ kind: 'event', event: SESSION_EXPIRED }],
+    );
     await manager.idle();
     assert.deepEqual(helpdesk.named('endSession'), [{ call: 'endSession', ticketId: 100, reason: 'expired' }]);
     clock.advance(TIMEOUT * 3);
     assert.equal(bot.length, 1, 'expired once');
     assert.equal(await manager.agentWebhook({ conversationId: 'c1', ticketId: 100, eventId: 'late', text: 'hello?', fromAgent: true }), 'late');
-    assert.deepEqual(user, []);
+    assert.equal(user.length, 0);
     manager.close();
   });
 
@@ -187,7 +190,10 @@ describe('session manager', () => {
     assert.equal(manager.state('c1'), 'LIVECHAT');
     clock.advance(1);
     assert.equal(manager.state('c1'), 'BOT');
-    assert.deepEqual(bot.map((b) => b.input), [{ kind: 'event', event: SESSION_EXPIRED }]);
+    assert.deepEqual(
+      bot.map((b) => b.input),
+      [{ kind: 'event', event: SESSION_EXPIRED }],
+    );
     manager.close();
   });
 
@@ -200,8 +206,14 @@ describe('session manager', () => {
     assert.equal(await manager.agentWebhook({ ...ev, eventId: 'e2', messageId: '2', fromAgent: false }), 'echo');
     assert.equal(await manager.agentWebhook({ ...ev, conversationId: 'ghost', ticketId: 7, eventId: 'e3' }), 'unknown');
     assert.equal(await manager.agentWebhook({ ticketId: 100, eventId: 'e4', text: 'by ticket', fromAgent: true }), 'delivered');
-    assert.deepEqual(user.map((u) => u.out.text), ['hi', 'by ticket']);
-    assert.deepEqual(reports.map((r) => r.kind), ['duplicate', 'echo', 'unknown']);
+    assert.deepEqual(
+      user.map((u) => u.out.text),
+      ['hi', 'by ticket'],
+    );
+    assert.deepEqual(
+      reports.map((r) => r.kind),
+      ['duplicate', 'echo', 'unknown'],
+    );
     manager.close();
   });
 
@@ -216,7 +228,10 @@ describe('session manager', () => {
     await ended;
     await manager.idle();
     assert.deepEqual(helpdesk.named('endSession'), [{ call: 'endSession', ticketId: 100, reason: 'ended' }]);
-    assert.deepEqual(bot.map((b) => b.input), [{ kind: 'payload', payload: SESSION_END }]);
+    assert.deepEqual(
+      bot.map((b) => b.input),
+      [{ kind: 'payload', payload: SESSION_END }],
+    );
     manager.close();
   });
 
@@ -225,8 +240,14 @@ describe('session manager', () => {
     helpdesk.failures.push(new Error('HTTP 503'));
     await manager.userPayload('c1', SESSION_START);
     assert.equal(manager.state('c1'), 'BOT');
-    assert.deepEqual(user.map((u) => u.out.text), [FAILED_TEXT]);
-    assert.deepEqual(bot.map((b) => b.input), [{ kind: 'event', event: 'LIVECHAT_SESSION_FAILED' }]);
+    assert.deepEqual(
+      user.map((u) => u.out.text),
+      [FAILED_TEXT],
+    );
+    assert.deepEqual(
+      bot.map((b) => b.input),
+      [{ kind: 'event', event: 'LIVECHAT_SESSION_FAILED' }],
+    );
     assert.ok(reports.some((r) => r.kind === 'error' && r.detail.includes('HTTP 503')));
     clock.advance(TIMEOUT);
     assert.equal(bot.length, 1, 'no expiry after a failed start');

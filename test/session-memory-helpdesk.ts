@@ -2,7 +2,7 @@
 // against the Gorgias emulator is in session-gorgias / session-faults). It keeps tickets and
 // messages like Gorgias does (ids grow), and can fail calls in the two ways that matter:
 // before anything is stored (5xx, 429) and after (a timeout once the server stored it).
-import type { Clock } from '../src/session/clock.js';
+import type { Clock } from '../src/clock.js';
 import type { HelpdeskPort } from '../src/session/manager.js';
 
 export interface MemoryMessage {
@@ -83,7 +83,12 @@ export function memoryHelpdesk(clock: Pick<Clock, 'now'>) {
         return { ticketId: t.id, messageId: addMessage(t, input.text, false).id };
       }),
     postUserMessage: (input) =>
-      call('postUserMessage', input.ticketId, () => ({ messageId: addMessage(ticket(input.ticketId), input.text, false, input.externalId).id }), input.text),
+      call(
+        'postUserMessage',
+        input.ticketId,
+        () => ({ messageId: addMessage(ticket(input.ticketId), input.text, false, input.externalId).id }),
+        input.text,
+      ),
     findUserMessage: (input) =>
       call('findUserMessage', input.ticketId, () => {
         const m = ticket(input.ticketId).messages.find((x) => x.externalId === input.externalId);

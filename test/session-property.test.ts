@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { FakeClock } from '../src/session/clock.js';
+import { FakeClock } from '../src/clock.js';
 import { FAILED_TEXT } from '../src/session/machine.js';
 import { createSessionManager, type BotInput, type SessionManager } from '../src/session/manager.js';
-import { SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from '../src/session/payloads.js';
+import { SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from '../src/protocol.js';
 import { instantRetryClock, memoryHelpdesk } from './session-memory-helpdesk.js';
 
 const SEED = Number(process.env.LIVECHAT_PROPERTY_SEED ?? 7_2026);
@@ -114,7 +114,9 @@ function harness(mode: Mode) {
         if (input.kind === 'event' && input.event === SESSION_EXPIRED) {
           const last = activity.get(c);
           if (last === undefined || clock.now() - last !== TIMEOUT) {
-            problems.push(`${c}: expired at ${clock.now()}, ${last === undefined ? 'no activity seen' : `${clock.now() - last} ms after the last message`}`);
+            problems.push(
+              `${c}: expired at ${clock.now()}, ${last === undefined ? 'no activity seen' : `${clock.now() - last} ms after the last message`}`,
+            );
           }
           // The last look before expiry finds whatever the webhooks missed: no false silence.
           const gen = manager.conversation(c)?.last?.gen;
@@ -247,7 +249,7 @@ function harness(mode: Mode) {
     }
     for (const t of helpdesk.tickets.values()) {
       const ours = t.messages.filter((m) => /^u\d+$/.test(m.text)).map((m) => Number(m.text.slice(1)));
-      if (ours.some((n, i) => i > 0 && n < ours[i - 1]!)) out.push(`ticket ${t.id}: user messages out of order ${ours.join(',')}`);
+      if (ours.some((n, i) => i > 0 && n < ours[i - 1])) out.push(`ticket ${t.id}: user messages out of order ${ours.join(',')}`);
     }
     // Each agent message reaches the user exactly once, in send order.
     const shown = toUser.filter((d) => d.text.startsWith('agent says '));
@@ -265,15 +267,13 @@ function harness(mode: Mode) {
       for (const c of CONVERSATIONS) {
         const mine = shown.filter((d) => d.c === c);
         const seqs = mine.map((d) => Number(d.text.slice('agent says a'.length)));
-        if (seqs.some((n, i) => i > 0 && n < seqs[i - 1]! && mine[i]!.gen === mine[i - 1]!.gen)) out.push(`${c}: shown out of order ${seqs.join(',')}`);
+        if (seqs.some((n, i) => i > 0 && n < seqs[i - 1] && mine[i].gen === mine[i - 1].gen)) out.push(`${c}: shown out of order ${seqs.join(',')}`);
       }
     }
     // Every session ends exactly once, and expiry comes exactly at the timeout after the last message.
     for (const c of CONVERSATIONS) {
       const state = manager.conversation(c);
-      const ends = toBot.filter(
-        (b) => b.c === c && ((b.input.kind === 'payload' && b.input.payload === SESSION_END) || b.input.kind === 'event'),
-      );
+      const ends = toBot.filter((b) => b.c === c && ((b.input.kind === 'payload' && b.input.payload === SESSION_END) || b.input.kind === 'event'));
       const sessions = state?.sessions ?? 0;
       if (state?.mode === 'LIVECHAT') out.push(`${c}: still open after the drain`);
       if (ends.length !== sessions) out.push(`${c}: ${sessions} session(s), ${ends.length} end(s)`);
@@ -350,7 +350,7 @@ describe('session engine properties (fast-check, seed ' + SEED + ')', () => {
     await h.play({ t: 'start', c: 'c0' });
     await h.play({ t: 'agent', c: 'c0', msgs: [{ delay: 0 }] });
     // Forge a second showing, as a broken dedupe would.
-    const first = h.toUser[0]!;
+    const first = h.toUser[0];
     h.toUser.push({ ...first });
     await h.passTime(3 * TIMEOUT);
     assert.match(h.verdict().join('\n'), /shown 2 times/);

@@ -2,7 +2,7 @@
 // engine; the same paths over HTTP against the emulator are in session-faults.test.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock } from '../src/session/clock.js';
+import { FakeClock } from '../src/clock.js';
 import { FAILED_TEXT } from '../src/session/machine.js';
 import {
   backoffPolicy,
@@ -13,7 +13,7 @@ import {
   type ReportEntry,
   type SessionManagerOptions,
 } from '../src/session/manager.js';
-import { SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from '../src/session/payloads.js';
+import { SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from '../src/protocol.js';
 import { HttpLikeError, instantRetryClock, memoryHelpdesk } from './session-memory-helpdesk.js';
 
 const TIMEOUT = 30 * 60_000;
@@ -78,8 +78,14 @@ describe('session manager under outbound faults', () => {
     for (const t of ['one', 'two', 'three']) void manager.userMessage('c1', t);
     await settle();
     const ticket = helpdesk.openTicketOf('c1')!;
-    assert.deepEqual(ticket.messages.slice(1).map((m) => m.text), ['one', 'two', 'three']);
-    assert.deepEqual(ticket.messages.slice(1).map((m) => m.externalId), ['c1:1:1', 'c1:1:2', 'c1:1:3']);
+    assert.deepEqual(
+      ticket.messages.slice(1).map((m) => m.text),
+      ['one', 'two', 'three'],
+    );
+    assert.deepEqual(
+      ticket.messages.slice(1).map((m) => m.externalId),
+      ['c1:1:1', 'c1:1:2', 'c1:1:3'],
+    );
     assert.equal(manager.state('c1'), 'LIVECHAT');
   });
 
@@ -112,7 +118,13 @@ describe('session manager under outbound faults', () => {
     helpdesk.faults.only = 'postUserMessage';
     await manager.userMessage('c1', 'only once please');
     await settle();
-    assert.deepEqual(helpdesk.openTicketOf('c1')!.messages.slice(1).map((m) => m.text), ['only once please']);
+    assert.deepEqual(
+      helpdesk
+        .openTicketOf('c1')!
+        .messages.slice(1)
+        .map((m) => m.text),
+      ['only once please'],
+    );
     assert.equal(helpdesk.named('postUserMessage').length, 1);
     assert.equal(helpdesk.named('findUserMessage').length, 1, 'looked it up before retrying');
   });
@@ -140,14 +152,24 @@ describe('session manager under outbound faults', () => {
     assert.deepEqual(bot, [{ kind: 'event', event: SESSION_FAILED }]);
     // Try 1 posts; tries 2-5 first look for "one" (it may have been stored) and fail there.
     assert.equal(helpdesk.named('postUserMessage').length + helpdesk.named('findUserMessage').length, 5, 'bounded: 5 tries');
-    assert.ok(helpdesk.named('postUserMessage').every((c) => c.text === 'one'), '"two" is never posted');
+    assert.ok(
+      helpdesk.named('postUserMessage').every((c) => c.text === 'one'),
+      '"two" is never posted',
+    );
     assert.ok(reports.some((r) => r.kind === 'dropped' && r.detail.includes('c1:1:2')));
-    const ticket = [...helpdesk.tickets.values()][0]!;
+    const ticket = [...helpdesk.tickets.values()][0];
     assert.equal(ticket.status, 'closed');
     assert.equal(ticket.messages.at(-1)!.text, 'note: failed');
     await manager.userMessage('c1', 'hello bot');
     await advance(2 * TIMEOUT);
-    assert.deepEqual(bot, [{ kind: 'event', event: SESSION_FAILED }, { kind: 'message', text: 'hello bot' }], 'no expiry, no second end');
+    assert.deepEqual(
+      bot,
+      [
+        { kind: 'event', event: SESSION_FAILED },
+        { kind: 'message', text: 'hello bot' },
+      ],
+      'no expiry, no second end',
+    );
   });
 
   it('a non-retryable error (400, 401, 403, 404) fails at once', async () => {
@@ -171,7 +193,14 @@ describe('session manager under inbound faults', () => {
     assert.deepEqual(user, ['are you there?']);
     const ticketId = manager.conversation('c1')!.session!.ticketId!;
     assert.equal(
-      await manager.agentWebhook({ conversationId: 'c1', ticketId, eventId: 'e9', messageId: String(lost.id), text: 'are you there?', fromAgent: true }),
+      await manager.agentWebhook({
+        conversationId: 'c1',
+        ticketId,
+        eventId: 'e9',
+        messageId: String(lost.id),
+        text: 'are you there?',
+        fromAgent: true,
+      }),
       'duplicate',
     );
     assert.deepEqual(user, ['are you there?']);
@@ -213,7 +242,7 @@ describe('session manager under inbound faults', () => {
     const ticketId = manager.conversation('c1')!.session!.ticketId!;
     const [a, b, c] = ['first', 'second', 'third'].map((t) => helpdesk.agentSays(ticketId, t));
     const hook = (m: typeof a, eventId: string) =>
-      manager.agentWebhook({ conversationId: 'c1', ticketId, eventId, messageId: String(m!.id), text: m!.text, fromAgent: true });
+      manager.agentWebhook({ conversationId: 'c1', ticketId, eventId, messageId: String(m.id), text: m.text, fromAgent: true });
     assert.equal(await hook(c, 'e3'), 'delivered');
     await advance(400);
     assert.equal(await hook(a, 'e1'), 'delivered');

@@ -45,10 +45,24 @@ test('non-interactive setup checks, saves (0600) and prints who it connected as,
 
 test('--api-key-stdin and --json: machine output, key masked', async () => {
   const { env, file } = freshDir('json');
-  const r = await runCli(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--api-key-stdin', '--json', '--base-url', 'https://bot.example.com/gorgias'], {
-    env,
-    input: `${emu.apiKey}\n`,
-  });
+  const r = await runCli(
+    [
+      'setup',
+      'gorgias',
+      '--domain',
+      emu.url,
+      '--username',
+      'ada@example.com',
+      '--api-key-stdin',
+      '--json',
+      '--base-url',
+      'https://bot.example.com/gorgias',
+    ],
+    {
+      env,
+      input: `${emu.apiKey}\n`,
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.verified, true);
@@ -62,7 +76,9 @@ test('--api-key-stdin and --json: machine output, key masked', async () => {
 
 test('a wrong key: exit 1, one line, and the saved config is byte-for-byte unchanged', async () => {
   const { env, file } = freshDir('wrong');
-  const first = await runCli(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], { env: { ...env, GORGIAS_API_KEY: emu.apiKey } });
+  const first = await runCli(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
+    env: { ...env, GORGIAS_API_KEY: emu.apiKey },
+  });
   assert.equal(first.code, 0, first.stderr);
   const before = readFileSync(file);
   const wrong = 'not-the-right-key-11223344';
@@ -71,7 +87,7 @@ test('a wrong key: exit 1, one line, and the saved config is byte-for-byte uncha
   assert.equal(r.stdout, '');
   const lines = r.stderr.trimEnd().split('\n');
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, /^error: Gorgias credentials rejected \(401/);
+  assert.match(lines[0], /^error: Gorgias credentials rejected \(401/);
   assert.ok(!r.stderr.includes(wrong));
   assert.deepEqual(readFileSync(file), before);
 });
@@ -102,7 +118,9 @@ test('--debug shows the request lines and the stack, never the key', async () =>
 test('a rate-limited check waits, tells the user on stderr, and succeeds', async () => {
   const { env } = freshDir('rate');
   emu.faults.rateLimitStorm(1, 1);
-  const r = await runCli(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], { env: { ...env, GORGIAS_API_KEY: emu.apiKey } });
+  const r = await runCli(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
+    env: { ...env, GORGIAS_API_KEY: emu.apiKey },
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, 'Gorgias rate limit reached; retrying in 1s (1/3)\n');
 });

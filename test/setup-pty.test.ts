@@ -23,7 +23,6 @@ function shellQuote(s: string): string {
 }
 
 function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 }
 
@@ -43,7 +42,8 @@ function runInPty(args: string[], env: NodeJS.ProcessEnv, steps: PtyStep[], time
   // A pty starts with no size; give it one, as a terminal would.
   const command = `stty cols 120 rows 40; ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`;
   const childEnv: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm' };
-  for (const k of ['NO_COLOR', 'GORGIAS_DOMAIN', 'GORGIAS_USERNAME', 'GORGIAS_API_KEY', 'LIVECHAT_BASE_URL', 'LIVECHAT_DEBUG', 'FORCE_COLOR']) delete childEnv[k];
+  for (const k of ['NO_COLOR', 'GORGIAS_DOMAIN', 'GORGIAS_USERNAME', 'GORGIAS_API_KEY', 'LIVECHAT_BASE_URL', 'LIVECHAT_DEBUG', 'FORCE_COLOR'])
+    delete childEnv[k];
   Object.assign(childEnv, env);
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', command, '/dev/null'], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -88,7 +88,6 @@ test('Ctrl-C at the masked key prompt exits 130 too', { skip: !hasScript && 'no 
   assert.equal(existsSync(join(dir, 'config.json')), false);
 });
 
-
 test('interactive setup: answers the prompts, checks, saves; the key is typed masked', { skip: !hasScript && 'no util-linux script' }, async () => {
   const dir = join(tmp.dir, 'interactive');
   const file = join(dir, 'config.json');
@@ -125,9 +124,11 @@ test('interactive setup: answers the prompts, checks, saves; the key is typed ma
 
 test('interactive setup with a wrong key: one error line, exit 1, nothing saved', { skip: !hasScript && 'no util-linux script' }, async () => {
   const dir = join(tmp.dir, 'interactive-wrong');
-  const r = await runInPty(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--base-url', 'https://bot.example.com/x'], { LIVECHAT_CONFIG_DIR: dir }, [
-    { when: /API key/, keys: 'definitely-wrong-key-000\r' },
-  ]);
+  const r = await runInPty(
+    ['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--base-url', 'https://bot.example.com/x'],
+    { LIVECHAT_CONFIG_DIR: dir },
+    [{ when: /API key/, keys: 'definitely-wrong-key-000\r' }],
+  );
   assert.equal(r.code, 1, r.screen);
   // (the spinner's line is erased with escape codes, which stripAnsi drops, so no ^ anchor)
   assert.equal(r.screen.match(/error: Gorgias credentials rejected \(401/g)?.length, 1);

@@ -23,7 +23,10 @@ const tmp = tempConfigDir();
 after(tmp.cleanup);
 
 function parseLines(stdout: string): Line[] {
-  return stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
 }
 
 const is = (l: Line, from: string, to: string, kind?: string) => l.from === from && l.to === to && (!kind || l.kind === kind);
@@ -46,39 +49,61 @@ test('simulate --json plays handoff and expiry; the lifecycle holds line by line
   const start = h.findIndex((l) => is(l, 'user', 'bridge', 'payload') && l.payload === 'LIVECHAT_SESSION_START');
   const end = h.findIndex((l) => is(l, 'user', 'bridge', 'payload') && l.payload === 'LIVECHAT_SESSION_END');
   assert.ok(start > 0 && end > start, 'session started then ended');
-  assert.ok(h.slice(0, start).some((l) => is(l, 'bridge', 'bot', 'message')), 'the bot heard the user before the hand-off');
+  assert.ok(
+    h.slice(0, start).some((l) => is(l, 'bridge', 'bot', 'message')),
+    'the bot heard the user before the hand-off',
+  );
   const during = h.slice(start + 1, end);
-  assert.deepEqual(during.filter((l) => is(l, 'bridge', 'bot')), [], 'the bot is muted during the session');
-  assert.ok(during.some((l) => is(l, 'bridge', 'gorgias', 'api')), 'user messages went to Gorgias');
+  assert.deepEqual(
+    during.filter((l) => is(l, 'bridge', 'bot')),
+    [],
+    'the bot is muted during the session',
+  );
+  assert.ok(
+    during.some((l) => is(l, 'bridge', 'gorgias', 'api')),
+    'user messages went to Gorgias',
+  );
   const userMsgs = during.filter((l) => is(l, 'user', 'bridge', 'message')).map((l) => l.text);
   assert.deepEqual(userMsgs, ['I need a human, please', 'Thanks! It was due on Monday & is still not here']);
   const agentSent = during.filter((l) => is(l, 'agent', 'gorgias', 'message')).map((l) => l.text);
   const relayed = during.filter((l) => is(l, 'bridge', 'user', 'message'));
   assert.equal(agentSent.length, 3);
   assert.equal(relayed.length, 3, 'each agent message reached the user once');
-  assert.equal(relayed[0]!.text, agentSent[0]);
+  assert.equal(relayed[0].text, agentSent[0]);
   const macroApplied = during.filter((l) => is(l, 'agent', 'gorgias', 'message')).at(-1)!;
   assert.match((macroApplied as Line & { detail?: string }).detail ?? '', /^macro "End livechat"/, 'the agent signed off with the macro');
   assert.match(macroApplied.text!, /LIVECHAT_SESSION_END$/);
-  const signoff = relayed[2]!;
+  const signoff = relayed[2];
   assert.doesNotMatch(signoff.text!, /LIVECHAT_SESSION_END/, 'the token is removed from the text');
   assert.deepEqual(signoff.buttons, [{ title: 'End chat', payload: 'LIVECHAT_SESSION_END' }]);
-  assert.ok(during.some((l) => is(l, 'gorgias', 'bridge', 'webhook')), 'agent messages came in through the webhook');
+  assert.ok(
+    during.some((l) => is(l, 'gorgias', 'bridge', 'webhook')),
+    'agent messages came in through the webhook',
+  );
   const after = h.slice(end + 1);
   const backToBot = after.find((l) => is(l, 'user', 'bridge', 'message'));
   assert.equal(backToBot?.text, 'Back to the bot?');
-  assert.ok(after.some((l) => is(l, 'bridge', 'bot', 'message') && l.text === 'Back to the bot?'), 'the next message reaches the bot');
+  assert.ok(
+    after.some((l) => is(l, 'bridge', 'bot', 'message') && l.text === 'Back to the bot?'),
+    'the next message reaches the bot',
+  );
 
   // expiry
   const x = lines.filter((l) => l.conversation === 'conv-expiry');
   const expired = x.filter((l) => is(l, 'bridge', 'bot', 'event') && l.payload === 'LIVECHAT_SESSION_EXPIRED');
   assert.equal(expired.length, 1, 'the bot gets LIVECHAT_SESSION_EXPIRED once');
   const lastAgent = x.filter((l) => is(l, 'bridge', 'user', 'message')).at(-1)!;
-  assert.equal(Date.parse(expired[0]!.t!) - Date.parse(lastAgent.t!), 30 * 60_000, 'expiry 30 simulated minutes after the last message');
-  const late = x.slice(x.indexOf(expired[0]!) + 1).find((l) => is(l, 'user', 'bridge', 'message'));
-  assert.ok(x.some((l) => is(l, 'bridge', 'bot', 'message') && l.text === late?.text), 'the next user message reaches the bot');
+  assert.equal(Date.parse(expired[0].t!) - Date.parse(lastAgent.t!), 30 * 60_000, 'expiry 30 simulated minutes after the last message');
+  const late = x.slice(x.indexOf(expired[0]) + 1).find((l) => is(l, 'user', 'bridge', 'message'));
+  assert.ok(
+    x.some((l) => is(l, 'bridge', 'bot', 'message') && l.text === late?.text),
+    'the next user message reaches the bot',
+  );
 
-  assert.deepEqual(summary.checks!.filter((c) => !c.ok), []);
+  assert.deepEqual(
+    summary.checks!.filter((c) => !c.ok),
+    [],
+  );
   assert.ok(summary.checks!.length >= 5);
 });
 
@@ -92,9 +117,11 @@ test('simulate --timeout changes the expiry', async () => {
 });
 
 test('simulate plays a scenario file, and the human timeline shows times, arrows and buttons', async () => {
-  const r = await runCli(['simulate', '--scenario', join(import.meta.dirname, '..', 'examples', 'scenario.json')], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  const r = await runCli(['simulate', '--scenario', join(import.meta.dirname, '..', 'examples', 'scenario.json')], {
+    env: { LIVECHAT_CONFIG_DIR: tmp.dir },
+  });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^\+00:00:20  user → bridge\s+"I want a refund"$/m);
+  assert.match(r.stdout, /^\+00:00:20 {2}user → bridge\s+"I want a refund"$/m);
   assert.match(r.stdout, /gorgias → bridge \(webhook\)/);
   assert.match(r.stdout, /bridge → user\s+"You're welcome. Anything else\?" \[End chat\]$/m);
   assert.match(r.stdout, /payload LIVECHAT_SESSION_END \(pressed \[End chat\]\)/);
@@ -110,7 +137,10 @@ test('a scenario whose checks fail exits 1 and names the failed check', async ()
   assert.equal(r.code, 1);
   const summary = parseLines(r.stdout).at(-1)!;
   assert.equal(summary.ok, false);
-  assert.deepEqual(summary.checks!.filter((c) => !c.ok).map((c) => c.name), ['scenario steps ran']);
+  assert.deepEqual(
+    summary.checks!.filter((c) => !c.ok).map((c) => c.name),
+    ['scenario steps ran'],
+  );
   assert.match(r.stderr, /^error: simulation failed: scenario steps ran$/m);
 });
 
@@ -128,7 +158,7 @@ test('simulate --sessions runs N conversations through the lifecycle and reports
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1, 'load mode prints one summary line');
-  const s = JSON.parse(lines[0]!);
+  const s = JSON.parse(lines[0]);
   assert.equal(s.kind, 'summary');
   assert.equal(s.ok, true);
   assert.equal(s.sessions, 24);
@@ -139,7 +169,10 @@ test('simulate --sessions runs N conversations through the lifecycle and reports
   assert.ok(s.conversations_per_s > 0 && s.bytes_per_open_session > 0);
   const ends = s.checks.find((c: { name: string }) => c.name === 'one end per session');
   assert.match(ends.detail, /load-00000: ended, load-00001: expired/);
-  assert.deepEqual(s.checks.filter((c: { ok: boolean }) => !c.ok), []);
+  assert.deepEqual(
+    s.checks.filter((c: { ok: boolean }) => !c.ok),
+    [],
+  );
 });
 
 test('simulate --sessions rejects a bad count with exit 2', async () => {
@@ -155,15 +188,30 @@ test('simulate --faults: 5xx, 429 storms, lost, doubled, late and reordered webh
   const summary = lines.at(-1)!;
   assert.equal(summary.ok, true);
   const details = lines.map((l) => (l as Line & { detail?: string }).detail ?? '');
-  assert.ok(details.some((d) => /^fault injected: the next \d API call\(s\) answer 50\d$/.test(d)), '5xx injected');
-  assert.ok(details.some((d) => /^fault injected: 429 storm/.test(d)), '429 storm injected');
-  assert.ok(details.some((d) => /retrying|retry:/.test(d)), 'the bridge retried');
+  assert.ok(
+    details.some((d) => /^fault injected: the next \d API call\(s\) answer 50\d$/.test(d)),
+    '5xx injected',
+  );
+  assert.ok(
+    details.some((d) => /^fault injected: 429 storm/.test(d)),
+    '429 storm injected',
+  );
+  assert.ok(
+    details.some((d) => /retrying|retry:/.test(d)),
+    'the bridge retried',
+  );
   // The outage: the hand-off fails after bounded retries; the user is told, the bot gets it back.
   const outage = lines.filter((l) => l.conversation === 'conv-outage');
-  assert.ok(outage.some((l) => is(l, 'bridge', 'user', 'event') && /could not reach an agent/.test(l.text ?? '')), 'the user is told plainly');
+  assert.ok(
+    outage.some((l) => is(l, 'bridge', 'user', 'event') && /could not reach an agent/.test(l.text ?? '')),
+    'the user is told plainly',
+  );
   assert.equal(outage.filter((l) => is(l, 'bridge', 'bot', 'event') && l.payload === 'LIVECHAT_SESSION_FAILED').length, 1);
   const after = outage.slice(outage.findIndex((l) => l.payload === 'LIVECHAT_SESSION_FAILED'));
-  assert.ok(after.some((l) => is(l, 'bridge', 'bot', 'message') && l.text === 'Hello? Anyone?'), 'the bot has the user back');
+  assert.ok(
+    after.some((l) => is(l, 'bridge', 'bot', 'message') && l.text === 'Hello? Anyone?'),
+    'the bot has the user back',
+  );
   // Every agent message of the handoff reached the user once, in order, despite the webhook faults.
   const relayed = lines.filter((l) => l.conversation === 'conv-handoff' && is(l, 'bridge', 'user', 'message')).map((l) => l.text);
   assert.deepEqual(relayed, [
@@ -171,11 +219,17 @@ test('simulate --faults: 5xx, 429 storms, lost, doubled, late and reordered webh
     'It ships tomorrow, with 20% off for the delay.',
     'Thanks for chatting with us! If you need anything else, just write again.',
   ]);
-  assert.equal(summary.checks!.find((c) => c.name === 'one end per session')?.detail, 'conv-handoff: ended, conv-expiry: expired, conv-outage: failed');
+  assert.equal(
+    summary.checks!.find((c) => c.name === 'one end per session')?.detail,
+    'conv-handoff: ended, conv-expiry: expired, conv-outage: failed',
+  );
   const hooks = summary.checks!.find((c) => c.name === 'webhooks accepted by the receiver')!.detail;
   const [, dropped, doubled] = /(\d+) dropped, (\d+) sent twice/.exec(hooks) ?? [];
   assert.ok(Number(dropped) > 0 && Number(doubled) > 0, `webhooks were lost and doubled: ${hooks}`);
-  assert.ok(details.some((d) => /duplicate, not shown/.test(d)), 'a doubled webhook was absorbed');
+  assert.ok(
+    details.some((d) => /duplicate, not shown/.test(d)),
+    'a doubled webhook was absorbed',
+  );
 });
 
 test('--faults with --sessions, or --seed without --faults, is a usage error', async () => {

@@ -8,7 +8,13 @@ const T0 = Date.UTC(2026, 0, 1, 9);
 const MIN = 60_000;
 const TIMEOUT = 30 * MIN;
 
-function e(at: number, from: TimelineEntry['from'], to: TimelineEntry['to'], kind: TimelineEntry['kind'], extra: Partial<TimelineEntry> = {}): TimelineEntry {
+function e(
+  at: number,
+  from: TimelineEntry['from'],
+  to: TimelineEntry['to'],
+  kind: TimelineEntry['kind'],
+  extra: Partial<TimelineEntry> = {},
+): TimelineEntry {
   return { at: T0 + at, scenario: 's', conversation: 'c1', from, to, kind, ...extra };
 }
 
@@ -29,21 +35,31 @@ const goodHandoff: TimelineEntry[] = [
 
 test('a clean handoff passes every check', () => {
   const checks = checkTimeline(goodHandoff, TIMEOUT);
-  assert.deepEqual(checks.filter((c) => !c.ok), []);
+  assert.deepEqual(
+    checks.filter((c) => !c.ok),
+    [],
+  );
   assert.equal(checks.length, 5);
 });
 
 test('a user message reaching the bot during livechat fails "bot muted"', () => {
   const leaked = [...goodHandoff];
   leaked.splice(4, 0, e(MIN, 'bridge', 'bot', 'message', { text: 'help' }));
-  const failed = checkTimeline(leaked, TIMEOUT).filter((c) => !c.ok).map((c) => c.name);
+  const failed = checkTimeline(leaked, TIMEOUT)
+    .filter((c) => !c.ok)
+    .map((c) => c.name);
   assert.deepEqual(failed, ['bot muted during livechat']);
 });
 
 test('a doubled or missing agent message fails the delivery check', () => {
   const doubled = [...goodHandoff];
   doubled.splice(7, 0, e(2 * MIN, 'bridge', 'user', 'message', { text: 'hello' }));
-  assert.deepEqual(checkTimeline(doubled, TIMEOUT).filter((c) => !c.ok).map((c) => c.name), ['agent messages delivered once, in order']);
+  assert.deepEqual(
+    checkTimeline(doubled, TIMEOUT)
+      .filter((c) => !c.ok)
+      .map((c) => c.name),
+    ['agent messages delivered once, in order'],
+  );
   const missing = goodHandoff.filter((x) => !(x.from === 'bridge' && x.to === 'user' && x.text === 'hello'));
   assert.equal(checkTimeline(missing, TIMEOUT).find((c) => c.name.startsWith('agent'))?.ok, false);
 });
@@ -71,17 +87,20 @@ test('expectedDelivery strips the token and marks the button', () => {
 test('timeline lines: elapsed time, direction, buttons; JSON lines carry t as ISO', () => {
   assert.equal(elapsed(30 * MIN), '+00:30:00');
   assert.equal(elapsed(3_723_000), '+01:02:03');
-  const line = formatLine(goodHandoff[8]!, T0);
-  assert.match(line, /^\+00:03:00  bridge → user\s+"Bye!" \[End chat\]$/);
-  assert.match(formatLine(goodHandoff[5]!, T0), /gorgias → bridge \(webhook\)/);
-  const json = JSON.parse(jsonLine(goodHandoff[8]!));
+  const line = formatLine(goodHandoff[8], T0);
+  assert.match(line, /^\+00:03:00 {2}bridge → user\s+"Bye!" \[End chat\]$/);
+  assert.match(formatLine(goodHandoff[5], T0), /gorgias → bridge \(webhook\)/);
+  const json = JSON.parse(jsonLine(goodHandoff[8]));
   assert.equal(json.t, '2026-01-01T09:03:00.000Z');
   assert.deepEqual(json.buttons, [{ title: 'End chat', payload: 'LIVECHAT_SESSION_END' }]);
   assert.equal(json.from, 'bridge');
 });
 
 test('parseScenario accepts the documented steps and rejects bad ones with the step number', () => {
-  const s = parseScenario({ steps: [{ user: 'hi' }, { payload: 'LIVECHAT_SESSION_START' }, { agent: 'yo' }, { macro: true }, { press: 'End chat' }, { wait: 31 }] }, 'x.json');
+  const s = parseScenario(
+    { steps: [{ user: 'hi' }, { payload: 'LIVECHAT_SESSION_START' }, { agent: 'yo' }, { macro: true }, { press: 'End chat' }, { wait: 31 }] },
+    'x.json',
+  );
   assert.equal(s.steps.length, 6);
   assert.equal(s.conversation, 'conv-scenario');
   assert.throws(() => parseScenario({ steps: [{ user: 'hi' }, { wait: -1 }] }, 'x.json'), /scenario x\.json: step 2/);

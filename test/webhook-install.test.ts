@@ -95,7 +95,13 @@ test('install creates one integration; install again changes nothing; status pas
   const report = JSON.parse(sj.stdout) as { ok: boolean; problems: string[]; integrations: Array<{ name: string; ours: boolean }> };
   assert.equal(report.ok, true);
   assert.deepEqual(report.problems, []);
-  assert.deepEqual(report.integrations.map((e) => [e.name, e.ours]), [['CRM sync', false], ['Livechat bridge', true]]);
+  assert.deepEqual(
+    report.integrations.map((e) => [e.name, e.ours]),
+    [
+      ['CRM sync', false],
+      ['Livechat bridge', true],
+    ],
+  );
 });
 
 test('the emulator fills the template in and the receiver gets every field back', async () => {
@@ -181,7 +187,7 @@ test('after --rotate-token, status reports a stale token until install updates i
 });
 
 test('status catches several integrations, then a missing one', async () => {
-  const dup = emu.store.createIntegration({ ...ours()[0], type: 'http', http: ours()[0].http! });
+  const dup = emu.store.createIntegration({ name: ours()[0].name, type: 'http', http: ours()[0].http! });
   assertCheckFailed(await cli(['webhook', 'status']), /several HTTP integrations/);
   emu.store.deleteIntegration(dup.id);
   emu.store.deleteIntegration(ours()[0].id);
@@ -192,7 +198,10 @@ test('a wrong API key: one line, exit 1', async () => {
   const r = await runCli(['webhook', 'status'], { env: { ...env, GORGIAS_API_KEY: 'wrong-key-123456' } });
   assert.equal(r.code, 1);
   // The local-base-URL warning aside, the error is one line.
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('warning:'));
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('warning:'));
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0], /^error: /);
   assert.match(r.stderr, /401/);

@@ -2,14 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Integration } from '../src/gorgias/types.ts';
-import {
-  classifyIntegration,
-  desiredIntegration,
-  integrationDifferences,
-  maskUrlToken,
-  statusReport,
-  tokenOf,
-} from '../src/webhook/integration.ts';
+import { classifyIntegration, desiredIntegration, integrationDifferences, maskUrlToken, statusReport, tokenOf } from '../src/webhook/integration.ts';
 import { WEBHOOK_VARIABLES, webhookUrlTemplate } from '../src/webhook/template.ts';
 import { newWebhookToken } from '../src/webhook/token.ts';
 
@@ -73,7 +66,10 @@ test('integrationDifferences names each difference', () => {
   const d = desiredIntegration(BASE, TOKEN);
   assert.deepEqual(integrationDifferences(existing(), d), []);
   const diffs = integrationDifferences(
-    existing({ deactivated_datetime: '2024-02-02T00:00:00Z' }, { url: webhookUrlTemplate(BASE, 'old'), method: 'GET', triggers: { 'ticket-updated': true } }),
+    existing(
+      { deactivated_datetime: '2024-02-02T00:00:00Z' },
+      { url: webhookUrlTemplate(BASE, 'old'), method: 'GET', triggers: { 'ticket-updated': true } },
+    ),
     d,
   );
   assert.equal(diffs.length, 4, diffs.join('\n'));

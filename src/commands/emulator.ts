@@ -65,7 +65,8 @@ export async function emulator(opts: EmulatorCommandOptions, io: Io): Promise<vo
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw usageError(`port ${parsed.port} on ${parsed.host} is already in use (try --port 0)`);
-    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EACCES') throw usageError(`cannot listen on ${parsed.host}:${parsed.port}: ${e.code}`);
+    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EACCES')
+      throw usageError(`cannot listen on ${parsed.host}:${parsed.port}: ${e.code}`);
     throw err;
   }
 

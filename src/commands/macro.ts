@@ -5,16 +5,9 @@ import type { Macro } from '../gorgias/types.js';
 import { canPrompt, printJson, type Io } from '../io.js';
 import { applySignoffPlan, planSignoffMacro } from '../macro/ensure.js';
 import { collectAll } from '../macro/progress.js';
-import {
-  carriesToken,
-  DEFAULT_MACRO_NAME,
-  resolveMacroRef,
-  responseText,
-  signoffMacroBody,
-  signoffText,
-} from '../macro/signoff.js';
+import { carriesToken, DEFAULT_MACRO_NAME, resolveMacroRef, responseText, signoffMacroBody, signoffText } from '../macro/signoff.js';
 import { paint } from '../style.js';
-import { SESSION_END } from '../session/payloads.js';
+import { SESSION_END } from '../protocol.js';
 
 interface GorgiasFlags {
   domain?: string;

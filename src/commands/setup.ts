@@ -37,7 +37,11 @@ export async function readKeyFromStdin(stream: NodeJS.ReadableStream = process.s
   let text = '';
   stream.setEncoding('utf8');
   for await (const chunk of stream) text += chunk as string;
-  const key = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
+  const key =
+    text
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   if (!key) throw usageError('--api-key-stdin: nothing on standard input');
   return key;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LivechatError, usageError } from '../errors.js';
 import type { Io } from '../io.js';
-import { realClock } from '../session/clock.js';
+import { realClock } from '../clock.js';
 import { BUILT_IN, parseScenario, type Scenario } from '../simulator/scenario.js';
 import { elapsed, formatLine, jsonLine, type Actor, type LineStyle } from '../simulator/timeline.js';
 import { paint } from '../style.js';
@@ -108,13 +108,23 @@ async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): P
   } else {
     io.out(`${r.sessions} conversations, ${r.concurrency} at a time, in ${(r.wallMs / 1000).toFixed(2)} s`);
     io.out(`  throughput      ${r.conversationsPerSecond.toFixed(1)} conversations/s, ${r.relaysPerSecond.toFixed(1)} agent relays/s`);
-    io.out(`  relay latency   p50 ${r.relayMs.p50.toFixed(2)} ms, p99 ${r.relayMs.p99.toFixed(2)} ms (webhook in -> user), ${r.relayMs.count} relays`);
-    io.out(`  end to end      p50 ${r.endToEndMs.p50.toFixed(1)} ms, p99 ${r.endToEndMs.p99.toFixed(1)} ms (agent message created in Gorgias -> user)`);
+    io.out(
+      `  relay latency   p50 ${r.relayMs.p50.toFixed(2)} ms, p99 ${r.relayMs.p99.toFixed(2)} ms (webhook in -> user), ${r.relayMs.count} relays`,
+    );
+    io.out(
+      `  end to end      p50 ${r.endToEndMs.p50.toFixed(1)} ms, p99 ${r.endToEndMs.p99.toFixed(1)} ms (agent message created in Gorgias -> user)`,
+    );
     io.out(`  memory          ${(r.bytesPerOpenSession / 1024).toFixed(1)} KiB per open session (heap, emulator included)`);
     for (const check of r.checks) io.out(`${check.ok ? c.green('✓') : c.red('✗')} ${check.name}: ${check.detail}`);
   }
   if (!r.ok) {
-    throw new LivechatError(`load run failed: ${r.checks.filter((x) => !x.ok).map((x) => x.name).join(', ')}`, { kind: 'check_failed' });
+    throw new LivechatError(
+      `load run failed: ${r.checks
+        .filter((x) => !x.ok)
+        .map((x) => x.name)
+        .join(', ')}`,
+      { kind: 'check_failed' },
+    );
   }
 }
 
@@ -144,7 +154,12 @@ export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
   let scenarioStart = 0;
   const wallStart = realClock.now();
 
-  if (faults && !opts.json) io.out(c.dim(`faults on (seed ${seed}): 5xx and 429 storms before user steps; webhooks dropped ${faults.WEBHOOK_FAULTS.drop * 100}%, duplicated ${faults.WEBHOOK_FAULTS.duplicate * 100}%, delayed ${faults.WEBHOOK_FAULTS.delayMs / 1000} s, reordered`));
+  if (faults && !opts.json)
+    io.out(
+      c.dim(
+        `faults on (seed ${seed}): 5xx and 429 storms before user steps; webhooks dropped ${faults.WEBHOOK_FAULTS.drop * 100}%, duplicated ${faults.WEBHOOK_FAULTS.duplicate * 100}%, delayed ${faults.WEBHOOK_FAULTS.delayMs / 1000} s, reordered`,
+      ),
+    );
   const result = await runSimulation({
     scenarios,
     timeoutMs,
@@ -175,7 +190,9 @@ export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
     for (const check of result.checks) {
       io.out(`${check.ok ? c.green('✓') : c.red('✗')} ${check.name}: ${check.detail}`);
     }
-    io.out(`\n${result.ok ? c.green('all checks passed') : c.red('checks failed')}: ${elapsed(result.simulatedMs).slice(1)} simulated in ${(wallMs / 1000).toFixed(2)} s (${speedup}x)`);
+    io.out(
+      `\n${result.ok ? c.green('all checks passed') : c.red('checks failed')}: ${elapsed(result.simulatedMs).slice(1)} simulated in ${(wallMs / 1000).toFixed(2)} s (${speedup}x)`,
+    );
   }
   if (!result.ok) {
     const failed = result.checks.filter((x) => !x.ok).map((x) => x.name);

@@ -3,7 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Ticket, TicketMessage } from '../gorgias/types.js';
-import { realClock, type Clock } from '../session/clock.js';
+import { realClock, type Clock } from '../clock.js';
 import { ApiError } from './errors.js';
 import { DEFAULT_PAGE_SIZE, DEFAULT_TEMPLATE_ENCODING, ERROR_MESSAGES, MAX_PAGE_SIZE, type TemplateEncoding } from './guesses.js';
 import { createRateLimiter, type RateDecision } from './rate-limit.js';
@@ -84,7 +84,7 @@ function sameSecret(a: string, b: string): boolean {
 export function checkBasicAuth(header: string | undefined, email: string, apiKey: string): boolean {
   const m = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header ?? '');
   if (!m) return false;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return false;
   const user = decoded.slice(0, colon);
@@ -123,14 +123,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const rateConfig = options.rateLimit === undefined ? { limit: 40, windowMs: 20_000 } : options.rateLimit;
   const limiter = rateConfig ? createRateLimiter(rateConfig, clock) : undefined;
 
-  let store: EmulatorStore;
   const dispatcher = createDispatcher({
     clock,
     encoding: options.templateEncoding ?? DEFAULT_TEMPLATE_ENCODING,
     integrations: () => store.listIntegrations(),
     log,
   });
-  store = createStore({ clock, email, emit: (e) => dispatcher.dispatch(e) });
+  const store: EmulatorStore = createStore({ clock, email, emit: (e) => dispatcher.dispatch(e) });
   const route = createRoutes(store, limits);
   const requests: ApiCall[] = [];
 
@@ -148,7 +147,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const rawBody = await readBody(req);
       if (injected.stormCount > 0) {
         injected.stormCount--;
-        rate = limiter ? { allowed: false, used: limiter.config.limit, limit: limiter.config.limit, retryAfter: injected.stormRetryAfter } : undefined;
+        rate = limiter
+          ? { allowed: false, used: limiter.config.limit, limit: limiter.config.limit, retryAfter: injected.stormRetryAfter }
+          : undefined;
         headers['retry-after'] = String(injected.stormRetryAfter);
         throw new ApiError(429, ERROR_MESSAGES.rateLimited);
       }
@@ -246,7 +247,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         for (const a of macro.actions) {
           if (a.name === 'addTags' && typeof a.arguments.tags === 'string') {
             const current = store.getTicket(ticketId).tags.map((t) => t.name);
-            const added = a.arguments.tags.split(',').map((t) => t.trim()).filter(Boolean);
+            const added = a.arguments.tags
+              .split(',')
+              .map((t) => t.trim())
+              .filter(Boolean);
             patch.tags = [...new Set([...current, ...added])].map((name) => ({ name }));
           }
           if (a.name === 'setStatus' && typeof a.arguments.status === 'string') patch.status = a.arguments.status;

@@ -1,5 +1,5 @@
 // Leaky bucket per API key: each call adds one drop, the bucket drains `limit` drops per window.
-import type { Clock } from '../session/clock.js';
+import type { Clock } from '../clock.js';
 
 export interface RateLimitConfig {
   limit: number;

@@ -44,38 +44,38 @@ export function createRoutes(store: EmulatorStore, limits: PageLimits): (req: Ap
     routes.push({ method, pattern: new RegExp(`^/api${path.replaceAll(':id', ID)}/?$`), handler });
 
   on('GET', '/account', () => ok(store.account()));
-  on('GET', '/users/:id', ([id]) => ok(store.getUser(id!)));
+  on('GET', '/users/:id', ([id]) => ok(store.getUser(id)));
 
   on('GET', '/customers', (_p, req) =>
     list(store.listCustomers({ email: strFilter(req.query, 'email'), external_id: strFilter(req.query, 'external_id') }), req),
   );
   on('POST', '/customers', (_p, req) => ok(store.createCustomer(req.body as never), CREATE_STATUS));
-  on('GET', '/customers/:id', ([id]) => ok(store.getCustomer(id!)));
+  on('GET', '/customers/:id', ([id]) => ok(store.getCustomer(id)));
 
   on('GET', '/tickets', (_p, req) =>
     list(store.listTickets({ external_id: strFilter(req.query, 'external_id'), customer_id: intFilter(req.query, 'customer_id') }), req),
   );
   on('POST', '/tickets', (_p, req) => ok(store.createTicket(req.body as never), CREATE_STATUS));
-  on('GET', '/tickets/:id', ([id]) => ok(store.getTicket(id!)));
-  on('PUT', '/tickets/:id', ([id], req) => ok(store.updateTicket(id!, req.body as never)));
-  on('GET', '/tickets/:id/messages', ([id], req) => list(store.listMessages(id!), req));
-  on('POST', '/tickets/:id/messages', ([id], req) => ok(store.createMessage(id!, req.body as never), CREATE_STATUS));
+  on('GET', '/tickets/:id', ([id]) => ok(store.getTicket(id)));
+  on('PUT', '/tickets/:id', ([id], req) => ok(store.updateTicket(id, req.body as never)));
+  on('GET', '/tickets/:id/messages', ([id], req) => list(store.listMessages(id), req));
+  on('POST', '/tickets/:id/messages', ([id], req) => ok(store.createMessage(id, req.body as never), CREATE_STATUS));
 
   on('GET', '/macros', (_p, req) => list(store.listMacros(), req));
   on('POST', '/macros', (_p, req) => ok(store.createMacro(req.body as never), CREATE_STATUS));
-  on('GET', '/macros/:id', ([id]) => ok(store.getMacro(id!)));
-  on('PUT', '/macros/:id', ([id], req) => ok(store.updateMacro(id!, req.body as never)));
+  on('GET', '/macros/:id', ([id]) => ok(store.getMacro(id)));
+  on('PUT', '/macros/:id', ([id], req) => ok(store.updateMacro(id, req.body as never)));
   on('DELETE', '/macros/:id', ([id]) => {
-    store.deleteMacro(id!);
+    store.deleteMacro(id);
     return { status: DELETE_STATUS };
   });
 
   on('GET', '/integrations', (_p, req) => list(store.listIntegrations({ type: strFilter(req.query, 'type') }), req));
   on('POST', '/integrations', (_p, req) => ok(store.createIntegration(req.body as never), CREATE_STATUS));
-  on('GET', '/integrations/:id', ([id]) => ok(store.getIntegration(id!)));
-  on('PUT', '/integrations/:id', ([id], req) => ok(store.updateIntegration(id!, req.body as never)));
+  on('GET', '/integrations/:id', ([id]) => ok(store.getIntegration(id)));
+  on('PUT', '/integrations/:id', ([id], req) => ok(store.updateIntegration(id, req.body as never)));
   on('DELETE', '/integrations/:id', ([id]) => {
-    store.deleteIntegration(id!);
+    store.deleteIntegration(id);
     return { status: DELETE_STATUS };
   });
 

@@ -19,7 +19,7 @@ import type {
   TicketMessage,
   User,
 } from '../gorgias/types.js';
-import type { Clock } from '../session/clock.js';
+import type { Clock } from '../clock.js';
 import { invalid, notFound } from './errors.js';
 import {
   ACCOUNT_DOMAIN,
@@ -41,8 +41,7 @@ export type StoreEvent =
   | { type: 'ticket-updated'; ticket: Ticket };
 
 /** Partial updates accepted by PUT. */
-export type TicketPatch = Partial<Pick<NewTicket, 'external_id' | 'subject' | 'status' | 'tags' | 'meta' | 'channel'>> &
-  Record<string, unknown>;
+export type TicketPatch = Partial<Pick<NewTicket, 'external_id' | 'subject' | 'status' | 'tags' | 'meta' | 'channel'>> & Record<string, unknown>;
 export type MacroPatch = Partial<NewMacro>;
 export type IntegrationPatch = Partial<Omit<NewIntegration, 'http'>> & {
   http?: Partial<HttpIntegrationSettings>;
@@ -168,7 +167,9 @@ export function createStore(options: StoreOptions): EmulatorStore {
   function insertCustomer(body: Body): Customer {
     const email = optionalString(body.email);
     const channels: CustomerChannel[] = Array.isArray(body.channels)
-      ? body.channels.filter(isObject).map((ch) => ({ type: String(ch.type ?? 'email'), address: String(ch.address ?? '') }))
+      ? body.channels
+          .filter(isObject)
+          .map((ch) => ({ type: typeof ch.type === 'string' ? ch.type : 'email', address: typeof ch.address === 'string' ? ch.address : '' }))
       : [];
     if (email && !channels.some((ch) => ch.type === 'email' && ch.address === email)) channels.unshift({ type: 'email', address: email });
     const customer: Customer = {
@@ -333,8 +334,8 @@ export function createStore(options: StoreOptions): EmulatorStore {
       if (Object.keys(nested).length) check.add('messages', nested);
     }
     // The customer defaults to the sender of the first customer message.
-    const firstCustomerSender = Array.isArray(rawMessages)
-      ? rawMessages.find((m) => isObject(m) && m.from_agent === false && isObject(m.sender))?.sender
+    const firstCustomerSender: unknown = Array.isArray(rawMessages)
+      ? (rawMessages as unknown[]).filter(isObject).find((m) => m.from_agent === false && isObject(m.sender))?.sender
       : undefined;
     const customerRef = body.customer ?? firstCustomerSender;
     if (customerRef === undefined || customerRef === null) check.add('customer', FIELD_ERRORS.missing);
@@ -342,7 +343,7 @@ export function createStore(options: StoreOptions): EmulatorStore {
 
     const customer = resolveCustomer(customerRef, 'customer');
     const now = iso();
-    const firstChannel = (rawMessages as Body[])[0]!.channel;
+    const firstChannel = (rawMessages as Body[])[0].channel;
     const record: TicketRecord = {
       id: next.ticket++,
       external_id: optionalString(body.external_id),
@@ -513,7 +514,7 @@ export function createStore(options: StoreOptions): EmulatorStore {
       request_content_type: optionalString(merged.request_content_type) ?? 'application/json',
       response_content_type: optionalString(merged.response_content_type) ?? 'application/json',
       headers: isObject(merged.headers) ? (clone(merged.headers) as Record<string, string>) : {},
-      triggers: isObject(merged.triggers) ? (clone(merged.triggers) as HttpIntegrationSettings['triggers']) : {},
+      triggers: isObject(merged.triggers) ? clone(merged.triggers) : {},
       form: isObject(merged.form) ? (clone(merged.form) as Record<string, string>) : null,
     };
   }
@@ -612,7 +613,15 @@ export function createStore(options: StoreOptions): EmulatorStore {
 }
 
 function stripHtml(html: string): string {
-  return html.replace(/<br\s*\/?>/gi, '\n').replace(/<[^>]*>/g, '').replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  return html
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<[^>]*>/g, '')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 function textToHtml(text: string): string {

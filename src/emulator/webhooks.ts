@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Integration, Ticket, TicketMessage } from '../gorgias/types.js';
-import type { Clock, Timer } from '../session/clock.js';
+import type { Clock, Timer } from '../clock.js';
 import { EMPTY_BODY_WITHOUT_FORM, EVENT_OBJECT_TYPE, WEBHOOK_TIMEOUT_MS, type TemplateEncoding } from './guesses.js';
 import type { StoreEvent } from './store.js';
 import { fillTemplate, fillUrl } from './template.js';
@@ -80,13 +80,12 @@ export interface DispatcherOptions {
   log: (line: string) => void;
 }
 
-
 /** Fisher-Yates with `random`; a batch of two or more never comes out in its original order. */
 export function shuffle<T>(items: T[], random: () => number): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
+    [out[i], out[j]] = [out[j], out[i]];
   }
   if (out.length > 1 && out.every((x, i) => x === items[i])) out.push(out.shift()!);
   return out;
@@ -99,7 +98,9 @@ export function templateContext(ticket: Ticket, message: TicketMessage | undefin
 
 /** Which integrations an event calls. */
 export function listeners(integrations: Integration[], eventType: string): Integration[] {
-  return integrations.filter((i) => i.type === 'http' && i.deactivated_datetime === null && i.http?.triggers?.[eventType as 'ticket-message-created'] === true);
+  return integrations.filter(
+    (i) => i.type === 'http' && i.deactivated_datetime === null && i.http?.triggers?.[eventType as 'ticket-message-created'] === true,
+  );
 }
 
 /** The request an integration makes for one event. */
@@ -285,11 +286,22 @@ export function createDispatcher(options: DispatcherOptions) {
       } catch (err) {
         const u = integration.http?.url ?? '';
         deliveries.push({
-          seq: seq++, integrationId: integration.id, eventId: webhookEvent.id, eventType: event.type, ticketId: event.ticket.id,
-          messageId: message?.id ?? null, url: u, method: integration.http?.method ?? '', headers: {}, body: null,
-          error: `bad URL: ${(err as Error).message}`, at: new Date(clock.now()).toISOString(),
+          seq: seq++,
+          integrationId: integration.id,
+          eventId: webhookEvent.id,
+          eventType: event.type,
+          ticketId: event.ticket.id,
+          messageId: message?.id ?? null,
+          url: u,
+          method: integration.http?.method ?? '',
+          headers: {},
+          body: null,
+          error: `bad URL: ${(err as Error).message}`,
+          at: new Date(clock.now()).toISOString(),
         });
-        options.log(`${new Date(clock.now()).toISOString()} webhook ${event.type} event ${webhookEvent.id} -> integration ${integration.id}: bad URL`);
+        options.log(
+          `${new Date(clock.now()).toISOString()} webhook ${event.type} event ${webhookEvent.id} -> integration ${integration.id}: bad URL`,
+        );
         continue;
       }
       const job: Job = {

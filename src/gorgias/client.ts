@@ -2,7 +2,7 @@
 // backoff and jitter for idempotent calls, typed errors, and the API key in no line it prints.
 import { request as undiciRequest } from 'undici';
 import { redact } from '../mask.js';
-import { realClock, type Clock } from '../session/clock.js';
+import { realClock, type Clock } from '../clock.js';
 import { gorgiasBaseUrl } from './base-url.js';
 import { errorFromNetwork, errorFromResponse, GorgiasError, isTransientNetworkError } from './errors.js';
 import type {
@@ -177,7 +177,9 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
         if (retryable && failures < maxRetries && isTransientNetworkError(err)) {
           failures++;
           const wait = backoffMs(failures, random, backoffBaseMs);
-          notice(`${error.kind === 'timeout' ? 'Gorgias timed out' : 'cannot reach Gorgias'}; retrying in ${seconds(wait)} (${failures}/${maxRetries})`);
+          notice(
+            `${error.kind === 'timeout' ? 'Gorgias timed out' : 'cannot reach Gorgias'}; retrying in ${seconds(wait)} (${failures}/${maxRetries})`,
+          );
           await clock.sleep(wait);
           continue;
         }

@@ -3,7 +3,7 @@ import { readConfig } from '../config/store.js';
 import { resolveCredentials } from '../config/resolve.js';
 import { missingValue } from '../errors.js';
 import type { Io } from '../io.js';
-import type { Clock } from '../session/clock.js';
+import type { Clock } from '../clock.js';
 import { createGorgiasClient, type ClientOptions, type GorgiasClient } from './client.js';
 
 /** `--debug` is a program-level flag that commander does not hand to subcommands. */

@@ -45,7 +45,10 @@ export function parseErrorBody(text: string): ParsedErrorBody {
 /** Field details as `field: problem` lines; nested objects become dotted paths. */
 export function fieldDetails(data: unknown, prefix = ''): string[] {
   if (data === undefined || data === null) return [];
-  if (typeof data !== 'object') return [prefix ? `${prefix}: ${oneLine(String(data))}` : oneLine(String(data))];
+  if (typeof data !== 'object') {
+    const text = oneLine(typeof data === 'string' ? data : (JSON.stringify(data) ?? typeof data));
+    return [prefix ? `${prefix}: ${text}` : text];
+  }
   if (Array.isArray(data)) {
     if (data.every((d) => typeof d !== 'object' || d === null)) {
       const text = data.map((d) => oneLine(String(d))).join('; ');
@@ -98,7 +101,13 @@ export function errorFromResponse(status: number, bodyText: string, what: string
 }
 
 /** A network failure (no HTTP answer). */
-export function errorFromNetwork(err: unknown, baseUrl: string, what: string, timeoutMs: number, safe: (t: string) => string = (t) => t): GorgiasError {
+export function errorFromNetwork(
+  err: unknown,
+  baseUrl: string,
+  what: string,
+  timeoutMs: number,
+  safe: (t: string) => string = (t) => t,
+): GorgiasError {
   if (isTimeout(err)) {
     return new GorgiasError(`Gorgias did not answer ${what} within ${formatMs(timeoutMs)}`, { kind: 'timeout', cause: err });
   }
@@ -116,7 +125,16 @@ export function isTimeout(err: unknown): boolean {
 }
 
 /** Refused or unknown host: a wrong domain, not a blip; retrying only delays the answer. */
-const PERMANENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+const PERMANENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_INVALID_URL',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /** Worth another try: timeouts, resets, dropped sockets, DNS hiccups (EAI_AGAIN). */
 export function isTransientNetworkError(err: unknown): boolean {

@@ -2,7 +2,7 @@
 // "End chat" button. Pure functions; `livechat macro ...` does the talking.
 import { LivechatError, usageError } from '../errors.js';
 import type { Macro, MacroAction, NewMacro } from '../gorgias/types.js';
-import { SESSION_END } from '../session/payloads.js';
+import { SESSION_END } from '../protocol.js';
 import { textToHtml } from '../html.js';
 
 export const DEFAULT_MACRO_NAME = 'End livechat';
@@ -15,8 +15,6 @@ export function signoffText(text?: string): { text: string; added: boolean } {
   if (text.includes(SESSION_END)) return { text, added: false };
   return { text: `${text.trimEnd()} ${SESSION_END}`, added: true };
 }
-
-
 
 export function responseTextAction(text: string): MacroAction {
   return {

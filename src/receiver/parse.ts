@@ -44,7 +44,7 @@ export function percentDecode(value: string): string {
   }
   const bytes: number[] = [];
   for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
+    const c = value[i];
     if (c === '%' && /^[0-9a-fA-F]{2}$/.test(value.slice(i + 1, i + 3))) {
       bytes.push(parseInt(value.slice(i + 1, i + 3), 16));
       i += 2;
@@ -129,7 +129,7 @@ function bodyParams(body: Buffer | string, contentType: string | undefined): Map
   } catch {
     throw new WebhookFormatError('the body is not valid UTF-8');
   }
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
   if (type === 'application/json' || type.endsWith('+json')) return paramsFromJson(text);
   if (type === 'application/x-www-form-urlencoded') return parseParams(text);
   if (!type && /^\s*\{/.test(text)) return paramsFromJson(text);
@@ -159,7 +159,7 @@ export function parseWebhook(rawUrl: string, body: Buffer | string, contentType:
   let params: Map<string, string>;
   try {
     const q = rawUrl.indexOf('?');
-    params = q < 0 ? new Map() : parseParams(rawUrl.slice(q + 1));
+    params = q < 0 ? new Map<string, string>() : parseParams(rawUrl.slice(q + 1));
     for (const [k, v] of bodyParams(body, contentType)) params.set(k, v); // a body is unambiguous: it wins
   } catch (err) {
     // The token may be unreadable too: a request we cannot read is refused the same way either way.

@@ -1,7 +1,7 @@
 // The lifecycle of one conversation, as a pure function: (state, input, now) -> (state, decisions).
 // No I/O, no clock: the manager feeds `now` and carries the decisions out. See
 // ../shared/reference/lifecycle.md for the rules this encodes.
-import { END_BUTTON_TITLE, SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from './payloads.js';
+import { END_BUTTON_TITLE, SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from '../protocol.js';
 import type { AgentWebhook, BotInput, EndReason, HelpdeskMessage, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
 
 export { SESSION_FAILED };
@@ -115,17 +115,7 @@ export type HelpdeskOp =
   | { kind: 'end'; gen: number; reason: EndReason }
   | { kind: 'catchUp'; gen: number; reason: CatchUpReason };
 
-export type ReportKind =
-  | 'echo'
-  | 'duplicate'
-  | 'unknown'
-  | 'closed'
-  | 'late'
-  | 'noop'
-  | 'muted'
-  | 'error'
-  | 'dropped'
-  | 'reordered';
+export type ReportKind = 'echo' | 'duplicate' | 'unknown' | 'closed' | 'late' | 'noop' | 'muted' | 'error' | 'dropped' | 'reordered';
 
 export type Decision =
   | { type: 'helpdesk'; op: HelpdeskOp }
@@ -458,7 +448,7 @@ function onWebhook(
     const window = config.reorderWindowMs ?? 0;
     if (window > 0) {
       const held = [...(session.held ?? []), { id, messageId: ev.messageId, text: ev.text, at: now }];
-      out.push({ type: 'armTimer', at: held[0]!.at! + window, timer: 'release' });
+      out.push({ type: 'armTimer', at: held[0].at! + window, timer: 'release' });
       return { state: { ...seen, session: { ...session, held } }, outcome: 'delivered' };
     }
     return { state: show(seen, [{ id, messageId: ev.messageId, text: ev.text }], now, config, out), outcome: 'delivered' };
@@ -510,7 +500,7 @@ function release(s: ConversationState, now: number, config: MachineConfig, out: 
   const due = held.filter((m) => !m.verify && (m.at ?? now) + window <= now && !((m.id ?? Infinity) > barrier));
   const timed = held.filter((m) => !m.verify);
   if (!due.length) {
-    if (timed.length) out.push({ type: 'armTimer', at: timed[0]!.at! + window, timer: 'release' });
+    if (timed.length) out.push({ type: 'armTimer', at: timed[0].at! + window, timer: 'release' });
     return s;
   }
   const upTo = Math.max(...due.map((m) => m.id ?? Infinity));
@@ -519,12 +509,19 @@ function release(s: ConversationState, now: number, config: MachineConfig, out: 
   const batch = [...go].sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity));
   const next = show({ ...s, session: { ...s.session!, held: stay } }, batch, now, config, out);
   const later = stay.filter((m) => !m.verify && (m.at ?? now) + window > now);
-  if (later.length) out.push({ type: 'armTimer', at: later[0]!.at! + window, timer: 'release' });
+  if (later.length) out.push({ type: 'armTimer', at: later[0].at! + window, timer: 'release' });
   return next;
 }
 
 /** Show the held messages (and `extra` found by a catch-up), in message-id order. */
-function flush(s: ConversationState, now: number, config: MachineConfig, out: Decision[], rearm = true, extra: HeldMessage[] = []): ConversationState {
+function flush(
+  s: ConversationState,
+  now: number,
+  config: MachineConfig,
+  out: Decision[],
+  rearm = true,
+  extra: HeldMessage[] = [],
+): ConversationState {
   const batch = [...(s.session!.held ?? []), ...extra].sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity));
   return show({ ...s, session: { ...s.session!, held: [] } }, batch, now, config, out, rearm);
 }

@@ -2,7 +2,7 @@
 // user and the bot, timers per conversation (expiry, timed catch-up, reorder window), and a FIFO
 // queue of helpdesk calls per conversation so user messages reach Gorgias in order however slow
 // each call is, with bounded retries that never post a message twice.
-import { realClock, type Clock, type Timer } from './clock.js';
+import { realClock, type Clock, type Timer } from '../clock.js';
 import {
   DEFAULT_CATCH_UP_MS,
   DEFAULT_HISTORY_SIZE,
@@ -18,7 +18,7 @@ import {
   type StepResult,
   type TimerKind,
 } from './machine.js';
-import { DEFAULT_TIMEOUT_MS } from './payloads.js';
+import { DEFAULT_TIMEOUT_MS } from '../protocol.js';
 import { DEFAULT_RETRY, isRetryableError, type RetryPolicy } from './retry.js';
 import type { AgentWebhook, BotInput, EndReason, HelpdeskMessage, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
 
@@ -31,7 +31,13 @@ export interface HelpdeskPort {
   /** Must reuse the conversation's open ticket (looked up by external_id) so a retry never creates two. */
   openTicket(input: { conversationId: string; user: UserMeta; text: string; history: Turn[] }): Promise<{ ticketId: number; messageId?: number }>;
   /** `externalId` is unique per user message; store it on the message so a retry can find it. */
-  postUserMessage(input: { ticketId: number; conversationId: string; user: UserMeta; text: string; externalId?: string }): Promise<{ messageId: number }>;
+  postUserMessage(input: {
+    ticketId: number;
+    conversationId: string;
+    user: UserMeta;
+    text: string;
+    externalId?: string;
+  }): Promise<{ messageId: number }>;
   /**
    * The message posted with this external_id, if the ticket has it. Asked before each retry of a
    * failed post: a call that timed out may have been stored after all. Without it, a failed post
@@ -312,7 +318,14 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
             find &&
               (async () => {
                 const found = await find({ ticketId, conversationId: id, externalId: op.externalId });
-                if (found) trace({ conversationId: id, call: 'findUserMessage', phase: 'response', ticketId, detail: `${op.externalId} was stored after all: message ${found.messageId}, not posted again` });
+                if (found)
+                  trace({
+                    conversationId: id,
+                    call: 'findUserMessage',
+                    phase: 'response',
+                    ticketId,
+                    detail: `${op.externalId} was stored after all: message ${found.messageId}, not posted again`,
+                  });
                 return found;
               }),
           );
@@ -344,7 +357,13 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         const reason: CatchUpReason = op.reason;
         if (!helpdesk.listMessagesSince || ticketId === undefined || !isOpen(state, op.gen)) return;
         const after = state?.session?.caughtUpTo;
-        trace({ conversationId: id, call: 'listMessagesSince', phase: 'request', ticketId, detail: `catch-up (${reason}): messages after ${after ?? 'the start'}` });
+        trace({
+          conversationId: id,
+          call: 'listMessagesSince',
+          phase: 'request',
+          ticketId,
+          detail: `catch-up (${reason}): messages after ${after ?? 'the start'}`,
+        });
         try {
           const messages = await attempt(id, 'listMessagesSince', ticketId, () => helpdesk.listMessagesSince!(ticketId, after));
           trace({ conversationId: id, call: 'listMessagesSince', phase: 'response', ticketId, detail: `${messages.length} message(s)` });

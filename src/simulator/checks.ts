@@ -1,5 +1,5 @@
 // The lifecycle rules, checked from what actually passed (the timeline), not from engine state.
-import { SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from '../session/payloads.js';
+import { SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from '../protocol.js';
 import type { Check, TimelineEntry } from './timeline.js';
 
 interface Session {
@@ -20,7 +20,12 @@ const isRelay = (e: TimelineEntry) => e.from === 'bridge' && e.to === 'user' && 
 /** The user-visible form of an agent message: token removed, plus the button flag. */
 export function expectedDelivery(agentText: string): string {
   const hasToken = agentText.includes(SESSION_END);
-  const text = agentText.split(SESSION_END).join(' ').replace(/[ \t]+/g, ' ').replace(/ *\n */g, '\n').trim();
+  const text = agentText
+    .split(SESSION_END)
+    .join(' ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/ *\n */g, '\n')
+    .trim();
   return hasToken ? `${text} [End chat]` : text;
 }
 
@@ -41,7 +46,14 @@ export function sessionsOf(entries: TimelineEntry[]): Session[] {
       all.push(s);
       return;
     }
-    const end = isUserIn(e) && e.kind === 'payload' && e.payload === SESSION_END ? 'ended' : isExpiredEvent(e) ? 'expired' : isFailedEvent(e) ? 'failed' : undefined;
+    const end =
+      isUserIn(e) && e.kind === 'payload' && e.payload === SESSION_END
+        ? 'ended'
+        : isExpiredEvent(e)
+          ? 'expired'
+          : isFailedEvent(e)
+            ? 'failed'
+            : undefined;
     if (!end) return;
     // An EXPIRED after the session closed still counts against the last session: "never both".
     const target = current ?? [...all].reverse().find((s) => s.conversation === e.conversation);
@@ -79,7 +91,8 @@ function examine(entries: TimelineEntry[], timeoutMs: number): Findings {
 
   // 1. The bot never sees a user message while the session is open.
   entries.forEach((e, i) => {
-    if (isToBot(e) && e.kind !== 'event' && inAny(i)) f.leaks.push(`${e.conversation}: bot got ${JSON.stringify(e.text ?? e.payload)} during livechat`);
+    if (isToBot(e) && e.kind !== 'event' && inAny(i))
+      f.leaks.push(`${e.conversation}: bot got ${JSON.stringify(e.text ?? e.payload)} during livechat`);
   });
 
   // 2. Every agent message reaches the user exactly once, in order; nothing reaches them outside a session.
@@ -98,7 +111,9 @@ function examine(entries: TimelineEntry[], timeoutMs: number): Findings {
   // 3. Every session ends exactly once.
   for (const s of sessions) {
     if (s.ends.length !== 1) {
-      f.endProblems.push(`${s.conversation}: ${s.ends.length === 0 ? 'never ended' : `ended ${s.ends.length} times (${s.ends.map((x) => x.how).join(', ')})`}`);
+      f.endProblems.push(
+        `${s.conversation}: ${s.ends.length === 0 ? 'never ended' : `ended ${s.ends.length} times (${s.ends.map((x) => x.how).join(', ')})`}`,
+      );
     }
   }
 
@@ -106,12 +121,12 @@ function examine(entries: TimelineEntry[], timeoutMs: number): Findings {
   for (const s of sessions) {
     const end = s.ends[0];
     if (!end || end.how !== 'expired') continue;
-    let last = entries[s.startIndex]!.at;
+    let last = entries[s.startIndex].at;
     entries.forEach((e, i) => {
       if (i <= s.startIndex || i >= end.index) return;
       if ((isUserIn(e) && (e.kind === 'message' || e.kind === 'payload')) || isRelay(e)) last = e.at;
     });
-    const silence = entries[end.index]!.at - last;
+    const silence = entries[end.index].at - last;
     f.expiries.push(`${s.conversation} after ${Math.round(silence / 1000)}s of silence`);
     if (silence < timeoutMs) f.expiryProblems.push(`${s.conversation}: expired after ${silence} ms, before the ${timeoutMs} ms timeout`);
     if (silence > timeoutMs) f.expiryProblems.push(`${s.conversation}: stayed open ${silence - timeoutMs} ms past the timeout`);

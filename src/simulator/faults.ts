@@ -1,8 +1,8 @@
 // `simulate --faults`: the same scenarios with Gorgias misbehaving. The plan is seeded, so a run
 // replays exactly with the same `--seed`.
-import { realClock } from '../session/clock.js';
+import { realClock } from '../clock.js';
 import { backoffPolicy } from '../session/manager.js';
-import { SESSION_START } from '../session/payloads.js';
+import { SESSION_START } from '../protocol.js';
 import type { Scenario, Step } from './scenario.js';
 import type { World, WorldOptions } from './world.js';
 import { seededRandom } from '../random.js';
@@ -46,7 +46,7 @@ export interface FaultInjector {
 
 export function faultInjector(seed: number): FaultInjector {
   const random = seededRandom(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   return {
     beforeStep(world, scenario, step) {
       if (scenario.name === OUTAGE.name) {

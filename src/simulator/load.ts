@@ -2,8 +2,8 @@
 // same checks as a scenario run. Half end with the sign-off button, half expire.
 import { memoryUsage } from 'node:process';
 import { responseText } from '../macro/signoff.js';
-import { realClock, stopwatch, type Timer } from '../session/clock.js';
-import { SESSION_END, SESSION_START } from '../session/payloads.js';
+import { realClock, stopwatch, type Timer } from '../clock.js';
+import { SESSION_END, SESSION_START } from '../protocol.js';
 import type { UserOutput } from '../session/types.js';
 import { checkTimeline, expectedDelivery } from './checks.js';
 import { webhookCheck } from './run.js';
@@ -41,7 +41,7 @@ export interface LoadResult {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
+  return sorted[i];
 }
 
 function summarize(sorted: number[]): LoadResult['relayMs'] {
@@ -105,7 +105,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     }
     world.record({ conversation, from: 'agent', to: 'gorgias', kind: 'message', text });
     let seen = false;
-    const shown = new Promise<void>((resolve) => waiters.set(conversation, { text: expectedDelivery(text), resolve: () => ((seen = true), resolve()) }));
+    const shown = new Promise<void>((resolve) =>
+      waiters.set(conversation, { text: expectedDelivery(text), resolve: () => ((seen = true), resolve()) }),
+    );
     const t0 = stopwatch();
     await send(ticketId);
     let giveUp: Timer | undefined;
@@ -140,7 +142,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       await says(i, `hello from user ${i}`);
       await sends(i, SESSION_START);
       await says(i, `I need help with order ${1000 + i} & more`);
-      await agentSays(conv(i), `Hi user ${i}, looking at order #${1000 + i}.`, (t) => world.emulator.agent.reply(t, `Hi user ${i}, looking at order #${1000 + i}.`));
+      await agentSays(conv(i), `Hi user ${i}, looking at order #${1000 + i}.`, (t) =>
+        world.emulator.agent.reply(t, `Hi user ${i}, looking at order #${1000 + i}.`),
+      );
       options.onProgress?.('opened', ++opened, options.sessions);
     });
     await world.settle();
@@ -169,7 +173,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   latencies.sort((a, b) => a - b);
   webhookRelays.sort((a, b) => a - b);
   const checks: Check[] = [
-    { name: 'every relay reached the user', ok: lost.length === 0, detail: lost.length ? lost.slice(0, 5).join('; ') : `${latencies.length} relay(s)` },
+    {
+      name: 'every relay reached the user',
+      ok: lost.length === 0,
+      detail: lost.length ? lost.slice(0, 5).join('; ') : `${latencies.length} relay(s)`,
+    },
     ...checkTimeline(world.entries, options.timeoutMs),
     webhookCheck(world),
   ];

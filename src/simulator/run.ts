@@ -78,7 +78,9 @@ export function webhookCheck(world: World): Check {
   return {
     name: 'webhooks accepted by the receiver',
     ok: refused.length === 0,
-    detail: refused.length ? refused.map((d) => `event ${d.eventId}: ${d.error ?? d.status}`).join('; ') : `${sent.length} delivery(ies), all answered 2xx${faults}`,
+    detail: refused.length
+      ? refused.map((d) => `event ${d.eventId}: ${d.error ?? d.status}`).join('; ')
+      : `${sent.length} delivery(ies), all answered 2xx${faults}`,
   };
 }
 
@@ -103,7 +105,14 @@ async function playStep(world: World, s: Scenario, step: Step): Promise<string |
       if (!button) return `no [${step.press}] button was shown to the user`;
       payload = button.payload;
     } else payload = step.payload;
-    world.record({ conversation, from: 'user', to: 'bridge', kind: 'payload', payload, detail: 'press' in step ? `pressed [${step.press}]` : undefined });
+    world.record({
+      conversation,
+      from: 'user',
+      to: 'bridge',
+      kind: 'payload',
+      payload,
+      detail: 'press' in step ? `pressed [${step.press}]` : undefined,
+    });
     await world.manager.userPayload(conversation, payload, s.user);
   } else {
     const ticketId = world.openTicketId(conversation);
@@ -115,7 +124,14 @@ async function playStep(world: World, s: Scenario, step: Step): Promise<string |
       const store = world.emulator.store;
       const macro = step.macro === true ? store.getMacro(world.macroId) : store.listMacros().find((m) => m.name === step.macro);
       if (!macro) return `no macro named "${String(step.macro)}"`;
-      world.record({ conversation, from: 'agent', to: 'gorgias', kind: 'message', text: responseText(macro) ?? '', detail: `macro "${macro.name}" on ticket #${ticketId}` });
+      world.record({
+        conversation,
+        from: 'agent',
+        to: 'gorgias',
+        kind: 'message',
+        text: responseText(macro) ?? '',
+        detail: `macro "${macro.name}" on ticket #${ticketId}`,
+      });
       await world.emulator.agent.applyMacro(ticketId, macro.id);
     }
   }

@@ -1,6 +1,6 @@
 // Scenarios: built-in ones and the user-written JSON format. Pure parsing, no I/O.
 import { usageError } from '../errors.js';
-import { SESSION_END, SESSION_START } from '../session/payloads.js';
+import { SESSION_END, SESSION_START } from '../protocol.js';
 import type { UserMeta } from '../session/manager.js';
 
 export type Step =
@@ -64,7 +64,7 @@ export function parseScenario(data: unknown, where: string): Scenario {
   if (!data || typeof data !== 'object' || Array.isArray(data)) fail(where, 'must be a JSON object with "steps"');
   const obj = data as Record<string, unknown>;
   if (!Array.isArray(obj.steps) || obj.steps.length === 0) fail(where, '"steps" must be a non-empty array');
-  const steps = obj.steps.map((raw, i): Step => {
+  const steps = (obj.steps as unknown[]).map((raw, i): Step => {
     const at = `step ${i + 1}`;
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail(where, `${at} must be an object`);
     const keys = Object.keys(raw).filter((k) => (STEP_KEYS as readonly string[]).includes(k));
@@ -77,7 +77,7 @@ export function parseScenario(data: unknown, where: string): Scenario {
     }
     if (key === 'macro') {
       if (value !== true && (typeof value !== 'string' || value === '')) fail(where, `${at}: "macro" must be true or a macro name`);
-      return { macro: value as true | string };
+      return { macro: value };
     }
     if (typeof value !== 'string' || value === '') fail(where, `${at}: "${key}" must be a non-empty string`);
     return { [key]: value } as Step;

@@ -6,10 +6,10 @@ import { createGorgiasClient, type ClientOptions } from '../gorgias/client.js';
 import { applySignoffPlan, planSignoffMacro } from '../macro/ensure.js';
 import { DEFAULT_MACRO_NAME, DEFAULT_SIGNOFF, responseText, signoffMacroBody } from '../macro/signoff.js';
 import { createReceiver, listenReceiver, type RunningReceiver } from '../receiver/index.js';
-import { FakeClock, realClock, stopwatch } from '../session/clock.js';
-import { gorgiasHelpdesk } from '../session/helpdesk.js';
+import { FakeClock, realClock, stopwatch } from '../clock.js';
+import { gorgiasHelpdesk } from '../helpdesk/gorgias.js';
 import { createSessionManager, type BotInput, type SessionManager, type SessionManagerOptions, type UserOutput } from '../session/manager.js';
-import { SESSION_EXPIRED, SESSION_START } from '../session/payloads.js';
+import { SESSION_EXPIRED, SESSION_START } from '../protocol.js';
 import { desiredIntegration } from '../webhook/integration.js';
 import { applyInstall, planInstall } from '../webhook/install.js';
 import { newWebhookToken } from '../webhook/token.js';
@@ -127,11 +127,18 @@ export async function createWorld(options: WorldOptions): Promise<World> {
         if (event.fromAgent) webhookIn.set(conversation, stopwatch());
         const outcome = await manager!.agentWebhook(event);
         if (outcome !== 'delivered' && outcome !== 'echo') {
-          record({ conversation, from: 'gorgias', to: 'bridge', kind: 'webhook', detail: `event ${event.eventId ?? '-'}: ${outcome}, not shown to the user` });
+          record({
+            conversation,
+            from: 'gorgias',
+            to: 'bridge',
+            kind: 'webhook',
+            detail: `event ${event.eventId ?? '-'}: ${outcome}, not shown to the user`,
+          });
         }
         return outcome;
       },
-      onRejected: (rej) => record({ conversation: '-', from: 'gorgias', to: 'bridge', kind: 'webhook', detail: `refused ${rej.status}: ${rej.reason}` }),
+      onRejected: (rej) =>
+        record({ conversation: '-', from: 'gorgias', to: 'bridge', kind: 'webhook', detail: `refused ${rej.status}: ${rej.reason}` }),
     }),
   );
   // The client waits on real time: its back-off models the network, not the conversation.
@@ -147,10 +154,22 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   // Install the integration and the macro exactly as `webhook install` and `macro create` do.
   const desired = desiredIntegration(`${receiver.url}/livechat/gorgias`, token);
   const installed = await applyInstall(client, planInstall(await collect(client.listIntegrations()), desired), desired);
-  record({ conversation: '-', from: 'bridge', to: 'gorgias', kind: 'api', detail: `webhook install: ${installed.action} HTTP integration #${installed.integration.id} (ticket-message-created)` });
+  record({
+    conversation: '-',
+    from: 'bridge',
+    to: 'gorgias',
+    kind: 'api',
+    detail: `webhook install: ${installed.action} HTTP integration #${installed.integration.id} (ticket-message-created)`,
+  });
   const body = signoffMacroBody(DEFAULT_MACRO_NAME, DEFAULT_SIGNOFF);
   const macro = await applySignoffPlan(client, planSignoffMacro(await collect(client.listMacros()), body, false), body);
-  record({ conversation: '-', from: 'bridge', to: 'gorgias', kind: 'api', detail: `macro create: macro #${macro.id} "${macro.name}": ${JSON.stringify(responseText(macro))}` });
+  record({
+    conversation: '-',
+    from: 'bridge',
+    to: 'gorgias',
+    kind: 'api',
+    detail: `macro create: macro #${macro.id} "${macro.name}": ${JSON.stringify(responseText(macro))}`,
+  });
 
   manager = createSessionManager({
     clock,
@@ -162,7 +181,13 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       toBot,
       trace(t) {
         if (t.phase === 'response') return;
-        record({ conversation: t.conversationId, from: 'bridge', to: 'gorgias', kind: 'api', detail: `${t.call}${t.ticketId ? ` #${t.ticketId}` : ''}: ${t.phase === 'request' ? '' : `${t.phase}: `}${t.detail}` });
+        record({
+          conversation: t.conversationId,
+          from: 'bridge',
+          to: 'gorgias',
+          kind: 'api',
+          detail: `${t.call}${t.ticketId ? ` #${t.ticketId}` : ''}: ${t.phase === 'request' ? '' : `${t.phase}: `}${t.detail}`,
+        });
       },
     },
   });
@@ -202,7 +227,10 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       await settle();
     },
     openTicketId(conversation) {
-      return emulator.store.listTickets({ external_id: conversation }).filter((t) => t.status === 'open').at(-1)?.id;
+      return emulator.store
+        .listTickets({ external_id: conversation })
+        .filter((t) => t.status === 'open')
+        .at(-1)?.id;
     },
     async close() {
       engine.close();

@@ -73,8 +73,7 @@ export function integrationDifferences(existing: Integration, desired: NewIntegr
     const want = tokenOf(desired.http.url);
     if (have === undefined) diffs.push('its URL carries no token');
     else if (have !== want) diffs.push('stale token: its URL carries an old token');
-    const withoutToken = (u: string) =>
-      JSON.stringify(urlParams(u).filter(([k]) => k !== 'token'));
+    const withoutToken = (u: string) => JSON.stringify(urlParams(u).filter(([k]) => k !== 'token'));
     if (withoutToken(http.url) !== withoutToken(desired.http.url)) {
       diffs.push('its URL parameters differ from `livechat webhook-url`');
     }

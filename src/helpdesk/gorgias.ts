@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { GorgiasClient } from '../gorgias/client.js';
 import type { NewMessage, NewTicket, Ticket } from '../gorgias/types.js';
-import type { HelpdeskPort } from './manager.js';
-import type { EndReason, HelpdeskMessage, Turn, UserMeta } from './types.js';
+import type { HelpdeskPort } from '../session/manager.js';
+import type { EndReason, HelpdeskMessage, Turn, UserMeta } from '../session/types.js';
 import { escapeHtml, textToHtml } from '../html.js';
 
 /** The part of the client the port uses (the real client satisfies it; tests may pass a smaller one). */
@@ -34,7 +34,11 @@ export interface GorgiasHelpdeskOptions {
 
 /** A stable address for a user with no email. */
 export function placeholderEmail(key: string, domain = PLACEHOLDER_EMAIL_DOMAIN): string {
-  const slug = key.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 40);
+  const slug = key
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 40);
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 8);
   return `${slug ? `${slug}.` : ''}${hash}@${domain}`;
 }
@@ -47,8 +51,6 @@ export function customerFor(user: UserMeta, conversationId: string, domain = PLA
   const externalId = str(user.id) ?? str(user.userId) ?? conversationId;
   return { email: placeholderEmail(externalId, domain), external_id: externalId, ...(name ? { name } : {}) };
 }
-
-
 
 function metaLines(user: UserMeta): string[] {
   return Object.entries(user)
@@ -76,7 +78,7 @@ export function handoffBody(text: string, user: UserMeta, history: Turn[]): { bo
 
 export function endNote(reason: EndReason, timeoutMs?: number): string {
   if (reason === 'ended') return 'The user ended the chat.';
-  if (reason === 'failed') return 'The chat stopped: Gorgias could not be reached to pass on the user\'s messages; the user is back with the bot.';
+  if (reason === 'failed') return "The chat stopped: Gorgias could not be reached to pass on the user's messages; the user is back with the bot.";
   const minutes = timeoutMs === undefined ? undefined : Math.round(timeoutMs / 60_000);
   return `The chat expired${minutes === undefined ? '' : ` after ${minutes} minute${minutes === 1 ? '' : 's'}`} without messages; the user is back with the bot.`;
 }
@@ -96,7 +98,9 @@ export function handoffTicket(
     status: 'open',
     customer,
     tags: [{ name: options.tag ?? LIVECHAT_TAG }],
-    messages: [{ channel: CHANNEL, via: VIA, from_agent: false, sender: { email: customer.email }, ...handoffBody(input.text, input.user, input.history) }],
+    messages: [
+      { channel: CHANNEL, via: VIA, from_agent: false, sender: { email: customer.email }, ...handoffBody(input.text, input.user, input.history) },
+    ],
     meta: { livechat: { conversation_id: input.conversationId, metadata: input.user } },
   };
 }
@@ -136,7 +140,7 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
       const existing = await findOpenTicket(input.conversationId);
       if (existing) {
         senders.set(existing.id, email);
-        const first = body.messages[0]!;
+        const first = body.messages[0];
         const already = existing.messages?.find((m) => m.body_text === first.body_text);
         if (already) return { ticketId: existing.id, messageId: already.id };
         const posted = await client.createMessage(existing.id, first);
