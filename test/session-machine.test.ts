@@ -12,7 +12,7 @@ import {
   type MachineConfig,
   type MachineInput,
 } from '../src/session/machine.js';
-import { SESSION_END, SESSION_EXPIRED, SESSION_START } from '../src/protocol.js';
+import { DEFAULT_SIGNOFF_TEXT, SESSION_END, SESSION_EXPIRED, SESSION_START } from '../src/protocol.js';
 import type { AgentWebhook, WebhookOutcome } from '../src/session/types.js';
 
 const TIMEOUT = 30 * 60_000;
@@ -123,12 +123,86 @@ describe('session machine', () => {
       buttons: [{ title: 'End chat', payload: SESSION_END }],
     });
     assert.deepEqual(agentMessageToUser(`Bye ${SESSION_END} see you\nnext ${SESSION_END}`).text, 'Bye see you\nnext');
-    assert.deepEqual(agentMessageToUser(SESSION_END), { text: '', buttons: [{ title: 'End chat', payload: SESSION_END }] });
+    // Only the token: a short default text, never an empty bubble.
+    assert.deepEqual(agentMessageToUser(SESSION_END), { text: DEFAULT_SIGNOFF_TEXT, buttons: [{ title: 'End chat', payload: SESSION_END }] });
     assert.deepEqual(agentMessageToUser('no token here'), { text: 'no token here' });
+    // The token counts only as a whole word: not in LIVECHAT_SESSION_ENDED, not inside a URL.
+    for (const text of [`${SESSION_END}ED is a status`, `see https://example.com/?p=${SESSION_END}`, `path/${SESSION_END}`]) {
+      assert.deepEqual(agentMessageToUser(text), { text }, text);
+    }
+    assert.deepEqual(agentMessageToUser(`Bye! (${SESSION_END})`).buttons?.length, 1);
     const c = conversation();
     c.start();
     c.agent(`Anything else? ${SESSION_END}`);
     assert.deepEqual(toUser(c.last), [{ text: 'Anything else?', buttons: [{ title: 'End chat', payload: SESSION_END }] }]);
+  });
+
+  it('an internal note never reaches the user: by webhook (any state) or by catch-up', () => {
+    const c = conversation();
+    c.start();
+    assert.equal(c.agent('fraud risk, refuse the refund', { messageId: '5', channel: 'internal-note' }), 'note');
+    assert.deepEqual(toUser(c.last), []);
+    const gen = c.state.session!.gen;
+    c.feed({
+      kind: 'agentBacklog',
+      gen,
+      messages: [
+        { id: 6, text: 'another note', fromAgent: true, createdAt: c.clock.now(), channel: 'internal-note' },
+        { id: 7, text: 'Hello!', fromAgent: true, createdAt: c.clock.now(), channel: 'chat' },
+      ],
+    });
+    assert.deepEqual(toUser(c.last), [{ text: 'Hello!' }]);
+    assert.equal(c.state.session?.caughtUpTo, 7, 'notes count as accounted for');
+    c.feed({ kind: 'userPayload', payload: SESSION_END });
+    assert.equal(c.agent('The user ended the chat.', { messageId: '9', channel: 'internal-note' }), 'note');
+  });
+
+  it('a webhook marked verify is read back first: a note is dropped, a reply is shown with the stored text', () => {
+    const clock = new FakeClock();
+    const cfg: MachineConfig = { ...config, readMessages: true };
+    let state: ConversationState | undefined = initialState('c1');
+    const feed = (input: MachineInput) => {
+      const r = step(state, input, clock.now(), cfg);
+      state = r.state;
+      return r;
+    };
+    feed({ kind: 'userPayload', payload: SESSION_START });
+    feed({ kind: 'ticketOpened', gen: 1, ticketId: 100 });
+    const hook = (messageId: string, text: string) =>
+      feed({
+        kind: 'agentWebhook',
+        event: { conversationId: 'c1', ticketId: 100, eventId: `e${messageId}`, messageId, text, fromAgent: true, verify: 'channel' },
+      });
+    const first = hook('5', 'fraud risk');
+    assert.equal(first.outcome, 'pending');
+    assert.deepEqual(ops(first.decisions), [{ kind: 'read', gen: 1, messageId: 5, ticketId: 100 }]);
+    assert.deepEqual(toUser(first.decisions), []);
+    assert.equal(hook('5', 'fraud risk').outcome, 'duplicate', 'the same message while it is being read');
+    const note = feed({
+      kind: 'messageRead',
+      gen: 1,
+      messageId: 5,
+      message: { id: 5, text: 'fraud risk', fromAgent: true, createdAt: 0, channel: 'internal-note' },
+    });
+    assert.deepEqual(toUser(note.decisions), []);
+    hook('6', 'Price: 5 ');
+    const reply = feed({
+      kind: 'messageRead',
+      gen: 1,
+      messageId: 6,
+      message: { id: 6, text: 'Price: 5 + 3 & tax', fromAgent: true, createdAt: 0, channel: 'chat' },
+    });
+    assert.deepEqual(toUser(reply.decisions), [{ text: 'Price: 5 + 3 & tax' }], 'the stored text, not the cut one');
+    // A read that failed shows nothing now; the id stays unseen, so a catch-up can still show it.
+    hook('7', 'later');
+    const failed = feed({ kind: 'messageRead', gen: 1, messageId: 7, error: 'Gorgias answered 503' });
+    assert.deepEqual(toUser(failed.decisions), []);
+    const backlog = feed({
+      kind: 'agentBacklog',
+      gen: 1,
+      messages: [{ id: 7, text: 'later', fromAgent: true, createdAt: clock.now(), channel: 'chat' }],
+    });
+    assert.deepEqual(toUser(backlog.decisions), [{ text: 'later' }]);
   });
 
   it('END by the user (button or typed) ends once: close the ticket, back to the bot', () => {

@@ -111,6 +111,7 @@ describe('session manager', () => {
         { from: 'user', text: 'where is my order?' },
         { from: 'bot', text: 'I can get you a human' },
       ],
+      retry: false,
     });
     await manager.userMessage('c1', 'hello?');
     assert.deepEqual(helpdesk.named('postUserMessage'), [{ call: 'postUserMessage', ticketId: 100, text: 'hello?' }]);

@@ -82,18 +82,20 @@ export function memoryHelpdesk(clock: Pick<Clock, 'now'>) {
         tickets.set(t.id, t);
         return { ticketId: t.id, messageId: addMessage(t, input.text, false).id };
       }),
-    postUserMessage: (input) =>
-      call(
+    async postUserMessage(input) {
+      if (input.retry) {
+        const found = await call('findUserMessage', input.ticketId, () =>
+          ticket(input.ticketId).messages.find((x) => x.externalId === input.externalId),
+        );
+        if (found) return { messageId: found.id, found: true };
+      }
+      return call(
         'postUserMessage',
         input.ticketId,
         () => ({ messageId: addMessage(ticket(input.ticketId), input.text, false, input.externalId).id }),
         input.text,
-      ),
-    findUserMessage: (input) =>
-      call('findUserMessage', input.ticketId, () => {
-        const m = ticket(input.ticketId).messages.find((x) => x.externalId === input.externalId);
-        return m ? { messageId: m.id } : undefined;
-      }),
+      );
+    },
     endSession: (input) =>
       call('endSession', input.ticketId, () => {
         const t = ticket(input.ticketId);

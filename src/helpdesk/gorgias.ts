@@ -152,18 +152,16 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
     },
 
     async postUserMessage(input) {
+      if (input.retry) {
+        // An earlier try may have been stored after all. [guess] Gorgias keeps a message's external_id as sent.
+        for await (const m of client.listMessages(input.ticketId)) {
+          if (m.external_id === input.externalId) return { messageId: m.id, found: true };
+        }
+      }
       const email = senderFor(input.ticketId, input.user, input.conversationId);
       senders.set(input.ticketId, email);
       const posted = await client.createMessage(input.ticketId, message(email, input.text, input.externalId));
       return { messageId: posted.id };
-    },
-
-    async findUserMessage(input) {
-      // [guess] Gorgias stores and returns a message's external_id as sent.
-      for await (const m of client.listMessages(input.ticketId)) {
-        if (m.external_id === input.externalId) return { messageId: m.id };
-      }
-      return undefined;
     },
 
     async endSession(input) {

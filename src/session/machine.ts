@@ -1,8 +1,27 @@
 // The lifecycle of one conversation, as a pure function: (state, input, now) -> (state, decisions).
 // No I/O, no clock: the manager feeds `now` and carries the decisions out. See
 // ../shared/reference/lifecycle.md for the rules this encodes.
-import { END_BUTTON_TITLE, SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from '../protocol.js';
-import type { AgentWebhook, BotInput, EndReason, HelpdeskMessage, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
+import {
+  DEFAULT_SIGNOFF_TEXT,
+  END_BUTTON_TITLE,
+  hasSignoffToken,
+  SESSION_END,
+  SESSION_EXPIRED,
+  SESSION_FAILED,
+  SESSION_START,
+  withoutSignoffToken,
+} from '../protocol.js';
+import {
+  INTERNAL_NOTE_CHANNEL,
+  type AgentWebhook,
+  type BotInput,
+  type EndReason,
+  type HelpdeskMessage,
+  type Turn,
+  type UserMeta,
+  type UserOutput,
+  type WebhookOutcome,
+} from './types.js';
 
 export { SESSION_FAILED };
 /** What the user reads when Gorgias cannot be reached for the hand-off or a message. */
@@ -40,6 +59,8 @@ export interface MachineConfig {
   catchUp?: CatchUpConfig;
   /** Hold agent webhooks this long and show them in message-id order; 0 or absent: on arrival. */
   reorderWindowMs?: number;
+  /** The helpdesk can read one message back: webhooks marked `verify` are read before they are shown. */
+  readMessages?: boolean;
 }
 
 /** An agent message accepted during the reorder window, not shown yet. */
@@ -81,6 +102,8 @@ export interface OpenSession {
   checkingExpiry?: boolean;
   /** Wait before the next timed catch-up; doubles after each one of a quiet spell. */
   catchUpEvery?: number;
+  /** Agent messages whose webhook could not be trusted alone, being read back from the helpdesk. */
+  reading?: readonly number[];
 }
 
 export type EndedBy = EndReason | 'failed';
@@ -113,9 +136,11 @@ export type HelpdeskOp =
   | { kind: 'open'; gen: number; user: UserMeta; text: string; history: Turn[] }
   | { kind: 'post'; gen: number; user: UserMeta; text: string; externalId: string }
   | { kind: 'end'; gen: number; reason: EndReason }
-  | { kind: 'catchUp'; gen: number; reason: CatchUpReason };
+  | { kind: 'catchUp'; gen: number; reason: CatchUpReason }
+  | { kind: 'read'; gen: number; messageId: number; ticketId?: number };
 
-export type ReportKind = 'echo' | 'duplicate' | 'unknown' | 'closed' | 'late' | 'noop' | 'muted' | 'error' | 'dropped' | 'reordered';
+export type ReportKind =
+  'echo' | 'duplicate' | 'unknown' | 'closed' | 'late' | 'noop' | 'muted' | 'error' | 'dropped' | 'reordered' | 'note' | 'pending';
 
 export type Decision =
   | { type: 'helpdesk'; op: HelpdeskOp }
@@ -137,6 +162,8 @@ export type MachineInput =
   | { kind: 'helpdeskFailed'; gen: number; op: HelpdeskOp['kind']; error: string }
   | { kind: 'agentBacklog'; gen: number; messages: HelpdeskMessage[]; reason?: CatchUpReason }
   | { kind: 'catchUpFailed'; gen: number; reason: CatchUpReason; error: string }
+  /** A message read back for a webhook marked `verify`: undefined when Gorgias has no such message. */
+  | { kind: 'messageRead'; gen: number; messageId: number; message?: HelpdeskMessage; error?: string }
   /** The catch-up timer fired. */
   | { kind: 'catchUpDue' }
   /** The reorder window closed. */
@@ -162,30 +189,17 @@ export function initialState(conversationId: string): ConversationState {
   };
 }
 
-/** The agent's text as the user sees it: the sign-off token becomes a button. */
+/** The agent's text as the user sees it: the sign-off token (a whole word) becomes a button. */
 export function agentMessageToUser(text: string): UserOutput {
-  if (!text.includes(SESSION_END)) return { text };
-  const cleaned = text
-    .split(SESSION_END)
-    .join(' ')
-    .replace(/[ \t]+/g, ' ')
-    .replace(/ ?\n ?/g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
-  return { text: cleaned, buttons: [{ title: END_BUTTON_TITLE, payload: SESSION_END }] };
+  if (!hasSignoffToken(text)) return { text };
+  const cleaned = withoutSignoffToken(text);
+  return { text: cleaned || DEFAULT_SIGNOFF_TEXT, buttons: [{ title: END_BUTTON_TITLE, payload: SESSION_END }] };
 }
 
 /** The first line of the hand-off ticket; the recent turns follow it as context. */
 export function handoffText(user: UserMeta): string {
   const who = typeof user.name === 'string' && user.name.trim() ? user.name.trim() : 'The user';
   return `${who} asked to talk to an agent.`;
-}
-
-/** Which ticket belongs to session `gen`, open or just ended. */
-export function ticketFor(state: ConversationState | undefined, gen: number): number | undefined {
-  if (state?.session?.gen === gen) return state.session.ticketId;
-  if (state?.last?.gen === gen) return state.last.ticketId;
-  return undefined;
 }
 
 /** Whether session `gen` is the one open now. */
@@ -276,6 +290,8 @@ function apply(
       return { state: s.mode === 'LIVECHAT' && s.session?.held?.length ? release(s, now, config, out) : s };
     case 'agentBacklog':
       return { state: onBacklog(s, input.gen, input.messages, input.reason, now, config, out) };
+    case 'messageRead':
+      return { state: onMessageRead(s, input, now, config, out) };
     case 'catchUpFailed': {
       out.push({ type: 'report', kind: 'error', detail: `catch-up (${input.reason}) failed: ${input.error}` });
       if (!isOpen(s, input.gen)) return { state: s };
@@ -330,6 +346,11 @@ function start(s: ConversationState, now: number, config: MachineConfig, out: De
 /** The message's external_id on Gorgias: lets a retry find a message that was stored after all. */
 export function userMessageExternalId(conversationId: string, gen: number, seq: number): string {
   return `${conversationId}:${gen}:${seq}`;
+}
+
+/** The external_id of the bridge's note to the agent when session `gen` ends: posted once, found again on a retry. */
+export function noteExternalIdFor(conversationId: string, gen: number, reason: EndReason): string {
+  return `${conversationId}:${gen}:${reason}`;
 }
 
 function postFromUser(s: ConversationState, text: string, now: number, config: MachineConfig, out: Decision[]): ConversationState {
@@ -426,6 +447,8 @@ function onWebhook(
     return { state, outcome };
   };
   if (!ev.fromAgent) return verdict('echo');
+  // An internal note is for agents only, whatever state the conversation is in.
+  if (ev.channel === INTERNAL_NOTE_CHANNEL) return verdict('note', markSeen(s, ev, config));
   if ((ev.eventId && s.seenEvents.includes(ev.eventId)) || (ev.messageId && s.seenMessages.includes(ev.messageId))) {
     return verdict('duplicate');
   }
@@ -438,24 +461,74 @@ function onWebhook(
     }
     // A message a catch-up already showed is in seenMessages: its webhook is a duplicate above.
     const id = numericId(ev.messageId);
-    // The sign-off is the agent's last word and the user leaves on its button: a catch-up first
-    // shows any message whose webhook was lost, so none is left behind or shown after it.
-    if (config.catchUp && session.ticketId !== undefined && ev.text.includes(SESSION_END)) {
-      out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: 'signoff' } });
-      const held = [...(session.held ?? []), { id, messageId: ev.messageId, text: ev.text, at: now, verify: true }];
-      return { state: { ...seen, session: { ...session, held } }, outcome: 'delivered' };
+    if (ev.verify && config.readMessages && id !== undefined) {
+      if (session.reading?.includes(id)) return verdict('duplicate');
+      // The message id stays unseen until it is read, so a catch-up can still show it if the read fails.
+      const marked = markSeen(s, { eventId: ev.eventId }, config);
+      out.push({ type: 'helpdesk', op: { kind: 'read', gen: session.gen, messageId: id, ticketId: t ?? session.ticketId } });
+      return verdict('pending', { ...marked, session: { ...session, reading: [...(session.reading ?? []), id] } });
     }
-    const window = config.reorderWindowMs ?? 0;
-    if (window > 0) {
-      const held = [...(session.held ?? []), { id, messageId: ev.messageId, text: ev.text, at: now }];
-      out.push({ type: 'armTimer', at: held[0].at! + window, timer: 'release' });
-      return { state: { ...seen, session: { ...session, held } }, outcome: 'delivered' };
-    }
-    return { state: show(seen, [{ id, messageId: ev.messageId, text: ev.text }], now, config, out), outcome: 'delivered' };
+    return { state: accept(seen, { id, messageId: ev.messageId, text: ev.text }, now, config, out), outcome: 'delivered' };
   }
   if (!s.last) return verdict('unknown');
   if (ev.ticketId !== undefined && s.last.ticketId !== undefined && !s.pastTickets.includes(ev.ticketId)) return verdict('unknown');
   return verdict(s.last.endedBy === 'expired' && (ev.ticketId === undefined || ev.ticketId === s.last.ticketId) ? 'late' : 'closed', seen);
+}
+
+/** An agent message for the open session, known to be for the user: shown now, or held (reorder window, sign-off). */
+function accept(s: ConversationState, m: HeldMessage, now: number, config: MachineConfig, out: Decision[]): ConversationState {
+  const session = s.session!;
+  // The sign-off is the agent's last word and the user leaves on its button: a catch-up first
+  // shows any message whose webhook was lost, so none is left behind or shown after it.
+  if (config.catchUp && session.ticketId !== undefined && hasSignoffToken(m.text)) {
+    out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: 'signoff' } });
+    return { ...s, session: { ...session, held: [...(session.held ?? []), { ...m, at: now, verify: true }] } };
+  }
+  const window = config.reorderWindowMs ?? 0;
+  if (window > 0) {
+    const held = [...(session.held ?? []), { ...m, at: now }];
+    out.push({ type: 'armTimer', at: held[0].at! + window, timer: 'release' });
+    return { ...s, session: { ...session, held } };
+  }
+  return show(s, [m], now, config, out);
+}
+
+/** The message behind a webhook marked `verify`, as Gorgias stores it. */
+function onMessageRead(
+  s: ConversationState,
+  input: Extract<MachineInput, { kind: 'messageRead' }>,
+  now: number,
+  config: MachineConfig,
+  out: Decision[],
+): ConversationState {
+  const key = String(input.messageId);
+  const note = (kind: ReportKind, why: string): void => void out.push({ type: 'report', kind, detail: `message ${key} read back: ${why}` });
+  if (!isOpen(s, input.gen)) {
+    note('closed', 'the session is closed: not shown');
+    return s;
+  }
+  const session = s.session!;
+  let cur: ConversationState = { ...s, session: { ...session, reading: (session.reading ?? []).filter((id) => id !== input.messageId) } };
+  if (cur.seenMessages.includes(key)) return cur; // a catch-up showed it meanwhile
+  if (input.error !== undefined) {
+    note('error', `could not be read (${input.error}); a catch-up shows it later if it is for the user`);
+    return cur;
+  }
+  const m = input.message;
+  if (!m) {
+    note('unknown', 'Gorgias has no such message: not shown');
+    return cur;
+  }
+  cur = markSeen(cur, { messageId: key }, config);
+  if (m.channel === INTERNAL_NOTE_CHANNEL) {
+    note('note', 'an internal note: never shown to the user');
+    return cur;
+  }
+  if (!m.fromAgent) {
+    note('echo', "the customer's own message: ignored");
+    return cur;
+  }
+  return accept(cur, { id: m.id, messageId: key, text: m.text }, now, config, out);
 }
 
 /** What a catch-up listing found: the agent messages not shown yet, with the held ones, in id order. */
@@ -473,7 +546,7 @@ function onBacklog(
   const floor = session.caughtUpTo;
   // [guess] Gorgias message ids grow with time, so "after the hand-off / the last listing" is "id above".
   const missing = messages
-    .filter((m) => m.fromAgent && !s.seenMessages.includes(String(m.id)))
+    .filter((m) => m.fromAgent && m.channel !== INTERNAL_NOTE_CHANNEL && !s.seenMessages.includes(String(m.id)))
     .filter((m) => (floor === undefined ? m.createdAt >= session.startedAt : m.id > floor));
   let cur = s;
   for (const m of missing) cur = markSeen(cur, { messageId: String(m.id) }, config);
@@ -582,6 +655,8 @@ function report(kind: Exclude<WebhookOutcome, 'delivered'>, ev: AgentWebhook): D
     unknown: 'no session for this conversation: ignored',
     closed: 'the session is closed: not shown',
     late: 'arrived after the session expired: not shown',
+    note: 'an internal note: never shown to the user',
+    pending: 'read back from Gorgias before it is shown',
   };
   return { type: 'report', kind, detail: `${id} for ${where}: ${why[kind]}` };
 }

@@ -18,6 +18,7 @@ import {
   type StepResult,
   type TimerKind,
 } from './machine.js';
+import { noteExternalIdFor } from './machine.js';
 import { DEFAULT_TIMEOUT_MS } from '../protocol.js';
 import { DEFAULT_RETRY, isRetryableError, type RetryPolicy } from './retry.js';
 import type { AgentWebhook, BotInput, EndReason, HelpdeskMessage, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
@@ -26,31 +27,38 @@ export type { AgentWebhook, BotInput, Turn, UserMeta, UserOutput, WebhookOutcome
 export { backoffPolicy, DEFAULT_RETRY, isRetryableError, NO_RETRY, type BackoffOptions, type RetryPolicy } from './retry.js';
 export { DEFAULT_CATCH_UP_MS } from './machine.js';
 
-/** Gorgias, narrowed to what the engine needs. */
+/**
+ * Gorgias, narrowed to what the engine needs. `retry` is true when an earlier try of the same
+ * call may have taken effect (it timed out, or the process died while it was in flight): the call
+ * must then look for what that try created before it creates anything, so nothing is made twice.
+ */
 export interface HelpdeskPort {
-  /** Must reuse the conversation's open ticket (looked up by external_id) so a retry never creates two. */
-  openTicket(input: { conversationId: string; user: UserMeta; text: string; history: Turn[] }): Promise<{ ticketId: number; messageId?: number }>;
-  /** `externalId` is unique per user message; store it on the message so a retry can find it. */
+  /** Opens the conversation's ticket, or (on a retry) reuses the one an earlier try opened. */
+  openTicket(input: {
+    conversationId: string;
+    user: UserMeta;
+    text: string;
+    history: Turn[];
+    retry?: boolean;
+  }): Promise<{ ticketId: number; messageId?: number }>;
+  /** `externalId` is unique per user message and stored on it; on a retry the message is looked for by it first. */
   postUserMessage(input: {
     ticketId: number;
     conversationId: string;
     user: UserMeta;
     text: string;
-    externalId?: string;
-  }): Promise<{ messageId: number }>;
-  /**
-   * The message posted with this external_id, if the ticket has it. Asked before each retry of a
-   * failed post: a call that timed out may have been stored after all. Without it, a failed post
-   * is retried blind (and may post twice).
-   */
-  findUserMessage?(input: { ticketId: number; conversationId: string; externalId: string }): Promise<{ messageId: number } | undefined>;
-  /** Tell the agent (a note) and close the ticket. */
-  endSession(input: { ticketId: number; conversationId: string; reason: EndReason }): Promise<void>;
+    externalId: string;
+    retry?: boolean;
+  }): Promise<{ messageId: number; /** An earlier try had stored it after all. */ found?: boolean }>;
+  /** Tell the agent (an internal note whose external_id is `noteExternalId`, posted once) and close the ticket. */
+  endSession(input: { ticketId: number; conversationId: string; reason: EndReason; noteExternalId: string; retry?: boolean }): Promise<void>;
   /** Agent and user messages after `afterMessageId`, oldest first (catch-up of dropped webhooks). */
   listMessagesSince?(ticketId: number, afterMessageId: number | undefined): Promise<HelpdeskMessage[]>;
+  /** One message as Gorgias stores it: its exact text and its channel (is it an internal note?). */
+  getMessage?(ticketId: number, messageId: number): Promise<HelpdeskMessage | undefined>;
 }
 
-export type HelpdeskCall = 'openTicket' | 'postUserMessage' | 'findUserMessage' | 'endSession' | 'listMessagesSince';
+export type HelpdeskCall = 'openTicket' | 'postUserMessage' | 'endSession' | 'listMessagesSince' | 'getMessage';
 
 /** One bridge -> Gorgias call, for the simulator's timeline. */
 export interface TraceEntry {
@@ -135,6 +143,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     historySize: options.historySize ?? DEFAULT_HISTORY_SIZE,
     reorderWindowMs: Math.max(0, options.reorderWindowMs ?? 0),
+    readMessages: helpdesk.getMessage !== undefined,
     catchUp: helpdesk.listMessagesSince
       ? {
           afterMs: options.catchUpMs === undefined ? DEFAULT_CATCH_UP_MS : options.catchUpMs,
@@ -242,24 +251,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     return next;
   }
 
-  /**
-   * `fn` with bounded retries. Before each retry, `recover` may find that the failed try took
-   * effect after all (a timeout after Gorgias stored the message) and give its result instead.
-   */
-  async function attempt<T>(
-    id: string,
-    call: HelpdeskCall,
-    ticketId: number | undefined,
-    fn: () => Promise<T>,
-    recover?: () => Promise<T | undefined>,
-  ): Promise<T> {
+  /** `fn` with bounded retries; `retry` tells it that an earlier try may have taken effect. */
+  async function attempt<T>(id: string, call: HelpdeskCall, ticketId: number | undefined, fn: (retry: boolean) => Promise<T>): Promise<T> {
     for (let n = 1; ; n++) {
       try {
-        if (n > 1 && recover) {
-          const done = await recover();
-          if (done !== undefined) return done;
-        }
-        return await fn();
+        return await fn(n > 1);
       } catch (err) {
         const again = n < retry.attempts && (retry.retryable ?? isRetryableError)(err);
         trace({ conversationId: id, call, phase: again ? 'retry' : 'error', ticketId, detail: messageOf(err) });
@@ -281,8 +277,8 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         }
         trace({ conversationId: id, call: 'openTicket', phase: 'request', text: op.text, detail: `open ticket (external_id ${id})` });
         try {
-          const res = await attempt(id, 'openTicket', undefined, () =>
-            helpdesk.openTicket({ conversationId: id, user: op.user, text: op.text, history: op.history }),
+          const res = await attempt(id, 'openTicket', undefined, (retry) =>
+            helpdesk.openTicket({ conversationId: id, user: op.user, text: op.text, history: op.history, retry }),
           );
           tickets.set(key, res.ticketId);
           byTicket.set(res.ticketId, id);
@@ -307,29 +303,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           return;
         }
         trace({ conversationId: id, call: 'postUserMessage', phase: 'request', ticketId, text: op.text, detail: `post to ticket ${ticketId}` });
-        const find = helpdesk.findUserMessage?.bind(helpdesk);
         const input = { ticketId, conversationId: id, user: op.user, text: op.text, externalId: op.externalId };
         try {
-          const res = await attempt(
-            id,
-            'postUserMessage',
-            ticketId,
-            () => helpdesk.postUserMessage(input),
-            find &&
-              (async () => {
-                const found = await find({ ticketId, conversationId: id, externalId: op.externalId });
-                if (found)
-                  trace({
-                    conversationId: id,
-                    call: 'findUserMessage',
-                    phase: 'response',
-                    ticketId,
-                    detail: `${op.externalId} was stored after all: message ${found.messageId}, not posted again`,
-                  });
-                return found;
-              }),
-          );
-          trace({ conversationId: id, call: 'postUserMessage', phase: 'response', ticketId, detail: `message ${res.messageId}` });
+          const res = await attempt(id, 'postUserMessage', ticketId, (retry) => helpdesk.postUserMessage({ ...input, retry }));
+          const detail = res.found ? `${op.externalId} was stored after all: message ${res.messageId}, not posted again` : `message ${res.messageId}`;
+          trace({ conversationId: id, call: 'postUserMessage', phase: 'response', ticketId, detail });
         } catch (err) {
           fail(err);
         }
@@ -342,12 +320,29 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         }
         trace({ conversationId: id, call: 'endSession', phase: 'request', ticketId, detail: `note (${op.reason}) and close ticket ${ticketId}` });
         try {
-          await attempt(id, 'endSession', ticketId, () => helpdesk.endSession({ ticketId, conversationId: id, reason: op.reason }));
+          const noteExternalId = noteExternalIdFor(id, op.gen, op.reason);
+          await attempt(id, 'endSession', ticketId, (retry) =>
+            helpdesk.endSession({ ticketId, conversationId: id, reason: op.reason, noteExternalId, retry }),
+          );
           trace({ conversationId: id, call: 'endSession', phase: 'response', ticketId, detail: `ticket ${ticketId} closed` });
         } catch (err) {
           fail(err);
         } finally {
           tickets.delete(key);
+        }
+        return;
+      }
+      case 'read': {
+        const tid = op.ticketId ?? ticketId;
+        const read = (result: { message?: HelpdeskMessage; error?: string }) =>
+          run(id, { kind: 'messageRead', gen: op.gen, messageId: op.messageId, ...result }, false);
+        if (!helpdesk.getMessage || tid === undefined) return void read({ error: 'no ticket to read it from' });
+        trace({ conversationId: id, call: 'getMessage', phase: 'request', ticketId: tid, detail: `read message ${op.messageId} back` });
+        try {
+          const message = await attempt(id, 'getMessage', tid, () => helpdesk.getMessage!(tid, op.messageId));
+          read({ message });
+        } catch (err) {
+          read({ error: messageOf(err) });
         }
         return;
       }

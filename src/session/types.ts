@@ -41,9 +41,21 @@ export interface AgentWebhook {
   messageId?: string;
   text: string;
   fromAgent: boolean;
+  /** The message's channel (`internal-note` for an agent's note, which never reaches the user). */
+  channel?: string;
+  /**
+   * Set by the receiver when the webhook alone cannot be trusted: the message's channel is not
+   * given (`channel`), or its text came from the URL and may have been cut (`text`). The bridge then
+   * reads the message from the API before it shows anything.
+   */
+  verify?: 'channel' | 'text';
 }
 
-export type WebhookOutcome = 'delivered' | 'duplicate' | 'echo' | 'unknown' | 'closed' | 'late';
+/** `note`: an agent's internal note, never shown to the user. `pending`: recorded, shown once the message is read back. */
+export type WebhookOutcome = 'delivered' | 'duplicate' | 'echo' | 'unknown' | 'closed' | 'late' | 'note' | 'pending';
+
+/** The channel of an agent's internal note in Gorgias: agents see it, the customer never does. */
+export const INTERNAL_NOTE_CHANNEL = 'internal-note';
 
 /** An agent-side message read back from the helpdesk (catch-up, issue 7). */
 export interface HelpdeskMessage {
@@ -51,6 +63,8 @@ export interface HelpdeskMessage {
   text: string;
   fromAgent: boolean;
   createdAt: number;
+  /** `internal-note` for notes (never shown to the user). */
+  channel?: string;
 }
 
 /** Why the bridge closes the ticket: the user left, the session expired, or Gorgias failed it. */
