@@ -131,7 +131,7 @@ test('the emulator fills the template in and the receiver gets every field back'
   const q = agent.r.query;
   assert.deepEqual([...q.keys()], ['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'text', 'from_agent', 'token']);
   assert.equal(q.get('token'), token());
-  assert.equal(q.get('from_agent'), 'true');
+  assert.equal(q.get('from_agent'), 'True');
   // The customer's own first message came back too, marked as not from the agent.
   assert.ok(got.some((g) => g.p.ok && !g.p.event.fromAgent && g.p.event.text === 'I need a human'));
 });
