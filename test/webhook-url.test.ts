@@ -55,6 +55,7 @@ test('piped: only the URL, checked variable by variable; the token is saved once
     'message_id={{event.object_id}}',
     'text={{message.body_text}}',
     'from_agent={{message.from_agent}}',
+    'channel={{message.channel}}',
   ];
   assert.deepEqual(parts.slice(0, -1), expected);
   const token = savedToken();
@@ -77,7 +78,7 @@ test('--json gives url, base_url, event and the variables', async () => {
   assert.equal(j.url, `${BASE}?${j.variables.map((v) => `${v.param}=${v.variable}`).join('&')}&token=${savedToken()}`);
   assert.deepEqual(
     j.variables.map((v) => v.param),
-    ['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'text', 'from_agent'],
+    ['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'text', 'from_agent', 'channel'],
   );
 });
 
