@@ -14,18 +14,22 @@ export interface WebhookEvent {
   created_datetime: string;
 }
 
-export interface WebhookDelivery {
-  /** Order in which attempts were recorded. */
-  seq: number;
+/** One integration's call for one event: where it goes and what it sends. */
+interface Call {
   integrationId: number;
-  eventId: number;
-  eventType: string;
   ticketId: number;
   messageId: number | null;
   url: string;
   method: string;
   headers: Record<string, string>;
   body: string | null;
+}
+
+export interface WebhookDelivery extends Call {
+  /** Order in which attempts were recorded. */
+  seq: number;
+  eventId: number;
+  eventType: string;
   /** Set when the receiver answered. */
   status?: number;
   /** Set when the call failed (refused, timeout...). */
@@ -44,16 +48,9 @@ export interface WebhookDelivery {
   at: string;
 }
 
-/** One call to make: an event for one integration, its request already built. */
-export interface Job {
-  integrationId: number;
+/** One call to make, its request already built. */
+export interface Job extends Call {
   event: WebhookEvent;
-  ticketId: number;
-  messageId: number | null;
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  body: string | null;
   duplicate: boolean;
 }
 
