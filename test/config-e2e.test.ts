@@ -79,7 +79,7 @@ test('a corrupt config file: one line naming the path, and the file is left alon
   const { env, file } = freshDir('corrupt');
   mkdirSync(join(file, '..'), { recursive: true });
   const bad = '{"domain": "acme", oops';
-  writeFileSync(file, bad);
+  writeFileSync(file, bad, { mode: 0o600 });
   for (const args of [
     ['config', 'show'],
     ['config', 'set', 'domain', 'other'],
