@@ -111,6 +111,8 @@ test('list shows the sign-off macros; --all every macro over every page; --json 
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1);
   assert.match(lines[0], new RegExp(`^#${ours.id}\\s+End livechat\\s+Thanks for chatting`));
+  assert.ok(lines[0].endsWith('just write again. LIVECHAT_SESSION_END'), `piped output is never cut: ${lines[0]}`);
+  assert.doesNotMatch(r.stdout, /…/);
 
   const all = await cli(['macro', 'list', '--all']);
   assert.equal(all.code, 0);
