@@ -158,11 +158,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   let closed = false;
   const run = <T>(fn: () => T): Promise<T> => {
     if (closed) return Promise.reject(new Error('the data file is closed'));
-    try {
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return new Promise((resolve) => resolve(fn()));
   };
 
   return {
