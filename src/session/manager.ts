@@ -545,11 +545,13 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     first: boolean,
     fn: (retry: boolean) => Promise<T>,
   ): Promise<T> {
+    const started = retryClock.now();
     for (let n = 1; ; n++) {
       try {
         return await fn(!first || n > 1);
       } catch (err) {
-        const again = n < retry.attempts && !closed && (retry.retryable ?? isRetryableError)(err);
+        const late = retry.maxElapsedMs !== undefined && retryClock.now() - started + retry.delayMs(n) > retry.maxElapsedMs;
+        const again = n < retry.attempts && !closed && !late && (retry.retryable ?? isRetryableError)(err);
         trace({ conversationId: id, call, phase: again ? 'retry' : 'error', ticketId, detail: messageOf(err) });
         if (!again) throw err;
         await retryClock.sleep(retry.delayMs(n));
