@@ -99,6 +99,25 @@ describe('livechat serve, end to end', () => {
     assert.equal(sink.of(c).filter((d) => d.type === 'bot.event').length, 1, 'expired once');
   });
 
+  it('the deliver URL answers 500 for a while, then recovers: everything arrives, in order, no id twice', async () => {
+    const convs = ['conv-500-a', 'conv-500-b', 'conv-500-c'];
+    for (const c of convs) await ch.press(c, SESSION_START);
+    const tickets = await Promise.all(convs.map((c) => waitFor(`${c} ticket`, async () => (await api().tickets(c))[0])));
+    sink.status = 500;
+    for (let i = 1; i <= 4; i++) for (const [k, t] of tickets.entries()) await api().reply(t.id, `${convs[k]} #${i}`);
+    await waitFor('failed tries', () => /failed \(try 2\)/.test(bridge.stderr()), 10_000);
+    sink.status = 200;
+    for (const c of convs) {
+      const got = await waitFor(`${c} delivered`, () => (sink.of(c).length >= 4 ? sink.of(c) : undefined), 15_000);
+      assert.deepEqual(
+        got.map((d) => d.text),
+        [1, 2, 3, 4].map((i) => `${c} #${i}`),
+      );
+      assert.equal(new Set(got.map((d) => d.id)).size, 4);
+    }
+    for (const c of convs) await ch.press(c, SESSION_END);
+  });
+
   it('refuses channel calls without the secret, and bad input with one clear line', async () => {
     const base = bridge.info.url;
     const no = await fetch(`${base}/v1/conversations/x/messages`, { method: 'POST', body: '{"text":"hi"}' });

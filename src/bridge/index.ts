@@ -8,8 +8,18 @@ import { httpDelivery } from '../outbox/http.js';
 import { createBridgeHandler, listenBridge, type RequestHandler, type RunningServer } from '../server/index.js';
 import { silentLogger, type Logger } from '../server/log.js';
 import type { BridgeMetrics } from '../server/metrics.js';
-import { createSessionManager, type Deliver, type ReportEntry, type SessionManager, type SessionManagerOptions } from '../session/manager.js';
+import {
+  createSessionManager,
+  type Deliver,
+  type ReportEntry,
+  type SessionManager,
+  type SessionManagerOptions,
+  type Submitted,
+} from '../session/manager.js';
 import { memoryStore, type SessionStore } from '../session/store.js';
+import type { UserMeta } from '../session/types.js';
+import { desiredIntegration } from '../webhook/integration.js';
+import { applyInstall, planInstall } from '../webhook/install.js';
 
 export interface GorgiasCredentials {
   /** `acme`, `acme.gorgias.com`, or a full URL (the emulator). */
@@ -52,6 +62,15 @@ export interface BridgeOptions extends Pick<
 
 export interface Bridge {
   manager: SessionManager;
+  client: GorgiasClient;
+  /** What the user wrote: `routed: 'bot'` means give it to your bot; `'livechat'`, the bridge took it. */
+  userMessage(conversationId: string, text: string, user?: UserMeta): Promise<Submitted>;
+  /** A button the user pressed (LIVECHAT_SESSION_START, LIVECHAT_SESSION_END, or your bot's own). */
+  userPayload(conversationId: string, payload: string, user?: UserMeta): Promise<Submitted>;
+  /** What your bot said, so the agent sees the recent conversation on the hand-off. */
+  botSaid(conversationId: string, text: string): Promise<void>;
+  /** Create or update the Gorgias HTTP integration that calls `webhookUrl` (what `livechat webhook install` does). */
+  installWebhook(webhookUrl: string): Promise<{ action: 'created' | 'updated' | 'unchanged'; id: number }>;
   /** The node http handler: mount it in your own server, or call `listen`. */
   handler: RequestHandler;
   listen(port?: number, host?: string): Promise<RunningServer>;
@@ -128,7 +147,18 @@ export async function createBridge(options: BridgeOptions): Promise<Bridge> {
   await manager.start();
   return {
     manager,
+    client,
     handler,
+    userMessage: (id, text, user) => manager.submit(id, { kind: 'userText', text, user }),
+    userPayload: (id, payload, user) => manager.submit(id, { kind: 'userPayload', payload, user }),
+    botSaid: async (id, text) => void (await manager.submit(id, { kind: 'botText', text })),
+    async installWebhook(webhookUrl) {
+      const desired = desiredIntegration(webhookUrl, options.webhookToken);
+      const all = [];
+      for await (const i of client.listIntegrations()) all.push(i);
+      const done = await applyInstall(client, planInstall(all, desired), desired);
+      return { action: done.action, id: done.integration.id };
+    },
     async listen(port = 0, host = '127.0.0.1') {
       const server = await listenBridge(handler, { port, host });
       running.push(server);
