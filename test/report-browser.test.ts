@@ -22,6 +22,7 @@ interface JsonLine {
   fault?: string;
   scenario?: string;
   text?: string;
+  buttons?: Array<{ title: string }>;
   checks?: Array<{ name: string; ok: boolean }>;
 }
 
@@ -82,7 +83,7 @@ async function measure(page: Page) {
         section,
         arrow: { left: arrow.left, right: arrow.right, top: arrow.top, bottom: arrow.bottom },
         label: { left: label.left, right: label.right, top: label.top, bottom: label.bottom },
-        labelOverflowX: labelEl.scrollWidth - labelEl.clientWidth,
+        labelOverflowX: Math.max(...[labelEl, ...labelEl.children].map((el) => el.scrollWidth - el.clientWidth)),
       };
     }),
   );
@@ -141,6 +142,22 @@ browserTest('the report of a default run: one lane per party, one arrow per time
     timeline.map((l) => [l.from, l.to, l.kind]),
   );
   assertInLanes(m);
+
+  // Buttons shown to the user are never cut off with a long text.
+  const buttons = await page.locator('.row.entry').evaluateAll((els) =>
+    els.map((row) => {
+      const label = row.querySelector('.label').getBoundingClientRect();
+      return [...row.querySelectorAll('.btn')].map((b) => {
+        const r = b.getBoundingClientRect();
+        return { title: b.textContent, shown: r.height > 0 && r.top >= label.top && r.bottom <= label.bottom + 1 };
+      });
+    }),
+  );
+  assert.deepEqual(
+    buttons,
+    timeline.map((l) => (l.buttons ?? []).map((b) => ({ title: b.title, shown: true }))),
+  );
+  assert.ok(buttons.flat().length >= 4);
 
   // The checks, with their results.
   const checks = await page

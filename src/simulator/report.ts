@@ -89,8 +89,8 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .92e
 .arrow .line line, .arrow .line path { stroke: currentColor; stroke-width: 2; fill: none; }
 .arrow .line path.head { fill: currentColor; stroke: none; }
 .kind-webhook .line line { stroke-dasharray: 7 4; } .kind-api .line line { stroke-width: 1.25; } .kind-api .label { color: var(--dim); }
-.label { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: ${LABEL_LINES}; overflow: hidden; overflow-wrap: anywhere; color: var(--ink); padding: 0 .35rem; font-size: .92em;
-  width: fit-content; max-width: 100%; margin: 0 auto; }
+.label { width: fit-content; max-width: 100%; margin: 0 auto; padding: 0 .35rem; color: var(--ink); font-size: .92em; overflow-wrap: anywhere; }
+.label .words { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: ${LABEL_LINES}; overflow: hidden; }
 .label q { quotes: "\\201C" "\\201D"; } .label .detail { color: var(--dim); }
 .btn { display: inline-block; border: 1px solid currentColor; border-radius: .6rem; padding: 0 .4rem; margin: 0 .1rem; font-size: .9em; }
 .fault-tag { display: inline-block; color: #fff; background: var(--fault); border-radius: .3rem; padding: 0 .3rem; margin-right: .3rem; font-size: .82em; font-weight: 600; }
@@ -163,8 +163,8 @@ function arrowSvg(leftward: boolean, dropped: boolean): string {
   return `<svg class="line" aria-hidden="true"><line x1="${tail}" y1="6" x2="${tip}" y2="6"/>${mark}</svg>`;
 }
 
-/** The words on an arrow, as HTML, and the same as plain text for its tooltip. */
-function labelOf(e: TimelineEntry): { html: string; plain: string } {
+/** The words on an arrow, as HTML (buttons apart, so a cut never hides them), and as plain text for its tooltip. */
+function labelOf(e: TimelineEntry): { words: string; buttons: string; plain: string } {
   const html: string[] = [];
   const plain: string[] = [];
   if (e.fault) {
@@ -179,17 +179,15 @@ function labelOf(e: TimelineEntry): { html: string; plain: string } {
     html.push(`${e.kind === 'event' ? 'event' : 'payload'} <code>${esc(e.payload)}</code>`);
     plain.push(`${e.kind === 'event' ? 'event' : 'payload'} ${e.payload}`);
   }
-  for (const b of e.buttons ?? []) {
-    html.push(`<span class="btn" title="${esc(b.payload)}">${esc(b.title)}</span>`);
-    plain.push(`[${b.title}]`);
-  }
   // The tag already says it: "⚠ fault injected: the next 2 API calls answer 503".
   const detail = e.fault === 'injected' ? e.detail?.replace(/^fault injected: /, '') : e.detail;
   if (detail) {
     html.push(`<span class="detail">${esc(detail)}</span>`);
     plain.push(detail);
   }
-  return { html: html.join(' '), plain: plain.join(' ') };
+  const buttons = (e.buttons ?? []).map((b) => `<span class="btn" title="${esc(b.payload)}">${esc(b.title)}</span>`);
+  plain.push(...(e.buttons ?? []).map((b) => `[${b.title}]`));
+  return { words: html.join(' '), buttons: buttons.join(' '), plain: plain.join(' ') };
 }
 
 function entryRow(e: TimelineEntry, index: number, section: Section): string {
@@ -205,7 +203,9 @@ function entryRow(e: TimelineEntry, index: number, section: Section): string {
     `<div class="row entry${e.fault ? ' fault' : ''}" data-index="${index}" data-from="${e.from}" data-to="${e.to}" data-kind="${e.kind}"` +
     `${e.fault ? ` data-fault="${e.fault}"` : ''} data-conversation="${esc(e.conversation)}">` +
     `<time class="time" datetime="${iso}" title="${iso} (simulated)">${when}</time>` +
-    `<div class="${cls}"><div class="label" title="${esc(`${e.from} → ${e.to}: ${label.plain}`)}">${label.html}</div>${arrowSvg(b < a, e.fault === 'dropped')}</div>` +
+    `<div class="${cls}"><div class="label" title="${esc(`${e.from} → ${e.to}: ${label.plain}`)}">` +
+    `${label.words ? `<div class="words">${label.words}</div>` : ''}${label.buttons ? `<div class="buttons">${label.buttons}</div>` : ''}</div>` +
+    `${arrowSvg(b < a, e.fault === 'dropped')}</div>` +
     `</div>`
   );
 }
