@@ -8,6 +8,7 @@ import {
   isPersonSpeaking,
   elapsed,
   sectionsOf,
+  shownDetail,
   type Actor,
   type Check,
   type ScenarioStart,
@@ -48,13 +49,13 @@ function cut(text: string, max: number): string {
 
 /** The words on one arrow, before escaping. */
 export function arrowText(e: TimelineEntry, when: string): string {
-  const parts: string[] = [when];
-  if (e.fault) parts.push(`⚠ ${FAULT_LABEL[e.fault]}:`);
-  if (e.text !== undefined) parts.push(`“${cut(e.text.trim(), MAX_TEXT)}”`);
-  if (e.payload !== undefined) parts.push(e.kind === 'event' ? e.payload : `payload ${e.payload}`);
-  if (e.buttons?.length) parts.push(e.buttons.map((b) => `[${b.title}]`).join(' '));
-  if (e.detail) parts.push(e.kind === 'api' || parts.length === 1 ? cut(e.detail, MAX_TEXT) : `(${cut(e.detail, MAX_TEXT)})`);
-  return parts.join(' ');
+  const words: string[] = [];
+  if (e.text !== undefined) words.push(`“${cut(e.text.trim(), MAX_TEXT)}”`);
+  if (e.payload !== undefined) words.push(e.kind === 'event' ? e.payload : `payload ${e.payload}`);
+  if (e.buttons?.length) words.push(e.buttons.map((b) => `[${b.title}]`).join(' '));
+  const detail = shownDetail(e);
+  if (detail) words.push(e.kind === 'api' || words.length === 0 ? cut(detail, MAX_TEXT) : `(${cut(detail, MAX_TEXT)})`);
+  return [when, e.fault ? `⚠ ${FAULT_LABEL[e.fault]}:` : '', ...words].filter(Boolean).join(' ');
 }
 
 /** Solid for what people and the bot say, dotted for webhooks, an open head for API calls, a cross for what was lost. */

@@ -12,6 +12,7 @@ import {
   isPersonSpeaking,
   elapsed,
   sectionsOf,
+  shownDetail,
   type Actor,
   type Check,
   type Fault,
@@ -179,8 +180,7 @@ function labelOf(e: TimelineEntry): { words: string; buttons: string; plain: str
     html.push(`${e.kind === 'event' ? 'event' : 'payload'} <code>${esc(e.payload)}</code>`);
     plain.push(`${e.kind === 'event' ? 'event' : 'payload'} ${e.payload}`);
   }
-  // The tag already says it: "⚠ fault injected: the next 2 API calls answer 503".
-  const detail = e.fault === 'injected' ? e.detail?.replace(/^fault injected: /, '') : e.detail;
+  const detail = shownDetail(e);
   if (detail) {
     html.push(`<span class="detail">${esc(detail)}</span>`);
     plain.push(detail);

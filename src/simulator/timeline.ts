@@ -139,6 +139,11 @@ export function sectionsOf(entries: TimelineEntry[], scenarios: ScenarioStart[] 
   return sections;
 }
 
+/** An entry's detail on a diagram, where its fault tag already says "fault injected". */
+export function shownDetail(e: Pick<TimelineEntry, 'detail' | 'fault'>): string | undefined {
+  return e.fault === 'injected' ? e.detail?.replace(/^fault injected: /, '') : e.detail;
+}
+
 /** What a fault is called on a diagram. */
 export const FAULT_LABEL: Record<Fault, string> = {
   injected: 'fault injected',
