@@ -14,6 +14,7 @@ export interface ConfigView {
   api_base_url: string | null;
   base_url: string | null;
   webhook_token: string | null;
+  channel_secret: string | null;
   config_file: string;
 }
 
@@ -34,6 +35,7 @@ export function configView(config: StoredConfig, path: string): ConfigView {
     api_base_url: apiBase,
     base_url: config.baseUrl ?? null,
     webhook_token: config.webhookToken ? maskSecret(config.webhookToken) : null,
+    channel_secret: config.channelSecret ? maskSecret(config.channelSecret) : null,
     config_file: path,
   };
 }
@@ -46,6 +48,7 @@ export function formatConfigView(v: ConfigView): string {
     ['api base URL', v.api_base_url],
     ['base URL', v.base_url],
     ['webhook token', v.webhook_token],
+    ['channel secret', v.channel_secret],
     ['config file', v.config_file],
   ];
   return rows.map(([k, val]) => `${`${k}:`.padEnd(15)}${val ?? '(not set)'}`).join('\n');

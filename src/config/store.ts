@@ -12,9 +12,11 @@ export interface StoredConfig {
   baseUrl?: string;
   /** Secret that the webhook URL carries; >= 128 bits. */
   webhookToken?: string;
+  /** Authenticates channel calls to `livechat serve` and signs its deliveries. */
+  channelSecret?: string;
 }
 
-const KEYS: Array<keyof StoredConfig> = ['domain', 'username', 'apiKey', 'baseUrl', 'webhookToken'];
+const KEYS: Array<keyof StoredConfig> = ['domain', 'username', 'apiKey', 'baseUrl', 'webhookToken', 'channelSecret'];
 
 /** Pure: validate what was parsed from the file. */
 export function parseConfig(text: string, path: string): StoredConfig {

@@ -148,7 +148,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     const reply = botReply(input);
     if (!reply) return;
     toUser(conversation, reply, 'bot');
-    manager?.botSaid(conversation, reply.text);
+    void manager?.botSaid(conversation, reply.text);
   };
 
   const receiver = await listenReceiver(
