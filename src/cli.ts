@@ -144,7 +144,9 @@ export function buildProgram(): Command {
     .option('--sessions <n>', 'load mode: run N conversations through the whole lifecycle')
     .option('--concurrency <n>', 'load mode: conversations in flight at once', '50')
     .option('--seed <n>', 'seed for fault injection')
-    .option('--json', 'one JSON object per line, then a summary line')
+    .option('--format <format>', 'text, json (one JSON object per line, then a summary line) or mermaid (a sequence diagram)')
+    .option('--json', 'the same as --format json')
+    .option('--report <file.html>', 'also write the run as a self-contained HTML sequence diagram')
     .action(async (opts) => (await import('./commands/simulate.js')).simulate(opts, processIo()));
 
   return program;

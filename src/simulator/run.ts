@@ -45,7 +45,15 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       options.onScenario?.(s, world.clock.now());
       for (const step of s.steps) {
         const fault = options.faults?.beforeStep(world, s, step);
-        if (fault) world.record({ conversation: s.conversation, from: 'gorgias', to: 'bridge', kind: 'api', detail: `fault injected: ${fault}` });
+        if (fault)
+          world.record({
+            conversation: s.conversation,
+            from: 'gorgias',
+            to: 'bridge',
+            kind: 'api',
+            detail: `fault injected: ${fault}`,
+            fault: 'injected',
+          });
         const problem = await playStep(world, s, step);
         options.faults?.afterStep(world, s, step);
         if (problem) stepProblems.push(`${s.name}: ${describeStep(step)}: ${problem}`);
