@@ -112,6 +112,21 @@ export function buildProgram(): Command {
       .option('--json', 'print the deleted macro as JSON'),
   ).action(async (ref, opts) => (await import('./commands/macro.js')).macroDelete(ref, opts, processIo()));
 
+  withGorgias(
+    program
+      .command('serve')
+      .description('run the hand-off bridge: webhook receiver, session engine and channel API, state in SQLite')
+      .option('--port <port>', 'port to listen on (env PORT; default 8080; 0 picks a free one)')
+      .option('--host <host>', 'interface to bind', '127.0.0.1')
+      .option('--data <file>', 'SQLite data file (env LIVECHAT_DATA; default $XDG_DATA_HOME/livechat/livechat.db)')
+      .option('--deliver-url <url>', 'where deliveries for the user and the bot are POSTed (env LIVECHAT_DELIVER_URL)')
+      .option('--timeout <minutes>', 'inactivity timeout of a session, in minutes', '30')
+      .option('--retention <days>', 'forget conversations idle for this long', '30')
+      .option('--log-format <format>', 'json (one line per event) or pretty (default: pretty on a terminal, else json)')
+      .option('--print-secret', 'print the channel secret (created if missing) and exit')
+      .option('--json', 'print where it listens as one JSON line on stdout'),
+  ).action(async (opts) => (await import('./commands/serve.js')).serve(opts, processIo()));
+
   program
     .command('emulator')
     .description('run a local Gorgias API emulator for your own bot and tests')
@@ -133,7 +148,9 @@ export function buildProgram(): Command {
     .option('--sessions <n>', 'load mode: run N conversations through the whole lifecycle')
     .option('--concurrency <n>', 'load mode: conversations in flight at once', '50')
     .option('--seed <n>', 'seed for fault injection')
-    .option('--json', 'one JSON object per line, then a summary line')
+    .option('--format <format>', 'text, json (one JSON object per line, then a summary line) or mermaid (a sequence diagram)')
+    .option('--json', 'the same as --format json')
+    .option('--report <file.html>', 'also write the run as a self-contained HTML sequence diagram')
     .action(async (opts) => (await import('./commands/simulate.js')).simulate(opts, processIo()));
 
   return program;

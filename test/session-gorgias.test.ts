@@ -73,7 +73,7 @@ describe('gorgiasHelpdesk against the emulator', () => {
   it('opens the ticket, relays both ways, ignores echoes, and closes on END', async () => {
     const ada = { name: 'Ada', email: 'ada@example.com', channel: 'webchat' };
     await manager.userMessage('conv-7', 'where is order #1042?', ada);
-    manager.botSaid('conv-7', 'Let me find you a human.');
+    await manager.botSaid('conv-7', 'Let me find you a human.');
     await manager.userPayload('conv-7', SESSION_START);
     const ticketId = manager.conversation('conv-7')?.session?.ticketId;
     assert.ok(ticketId);

@@ -15,6 +15,7 @@ export interface ConfigView {
   api_base_url: string | null;
   base_url: string | null;
   webhook_token: string | null;
+  channel_secret: string | null;
   config_file: string;
 }
 
@@ -36,6 +37,7 @@ export function configView(config: StoredConfig, path: string, showSecrets = fal
     api_base_url: apiBase,
     base_url: config.baseUrl ?? null,
     webhook_token: secret(config.webhookToken),
+    channel_secret: secret(config.channelSecret),
     config_file: path,
   };
 }
@@ -48,9 +50,11 @@ export function formatConfigView(v: ConfigView): string {
     ['api base URL', v.api_base_url],
     ['base URL', v.base_url],
     ['webhook token', v.webhook_token],
+    ['channel secret', v.channel_secret],
     ['config file', v.config_file],
   ];
-  return rows.map(([k, val]) => `${`${k}:`.padEnd(15)}${val ?? '(not set)'}`).join('\n');
+  const width = Math.max(...rows.map(([k]) => k.length)) + 2;
+  return rows.map(([k, val]) => `${`${k}:`.padEnd(width)}${val ?? '(not set)'}`).join('\n');
 }
 
 export async function configShow(opts: { json?: boolean; showSecrets?: boolean }, io: Io): Promise<void> {

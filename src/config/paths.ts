@@ -29,3 +29,10 @@ export function configLockFile(env: NodeJS.ProcessEnv = process.env): string {
 export function configTempPrefix(env: NodeJS.ProcessEnv = process.env): string {
   return `${configFile(env)}.tmp-`;
 }
+
+/** `$LIVECHAT_DATA`, else `$XDG_DATA_HOME/livechat/livechat.db`, else `~/.local/share/livechat/livechat.db`. */
+export function dataFile(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LIVECHAT_DATA) return env.LIVECHAT_DATA;
+  const base = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'livechat', 'livechat.db');
+}

@@ -32,13 +32,15 @@ export interface StoredConfig {
   baseUrl?: string;
   /** Secret that the webhook URL carries; >= 128 bits. */
   webhookToken?: string;
+  /** Authenticates channel calls to `livechat serve` and signs its deliveries. */
+  channelSecret?: string;
 }
 
 /** Where notes about the config file go (stderr unless a command says otherwise). */
 export type Notice = (line: string) => void;
 const toStderr: Notice = (line) => void process.stderr.write(`${line}\n`);
 
-const KEYS: Array<keyof StoredConfig> = ['domain', 'username', 'apiKey', 'baseUrl', 'webhookToken'];
+const KEYS: Array<keyof StoredConfig> = ['domain', 'username', 'apiKey', 'baseUrl', 'webhookToken', 'channelSecret'];
 
 /** Pure: validate what was parsed from the file. */
 export function parseConfig(text: string, path: string): StoredConfig {

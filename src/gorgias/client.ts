@@ -41,6 +41,8 @@ export interface ClientOptions {
   notice?: (line: string) => void;
   /** `--debug` request lines. */
   debug?: (line: string) => void;
+  /** Every answer or failure, for metrics: the HTTP status, or the error kind (`timeout`, `unreachable`). */
+  onCall?: (call: { method: Method; status: number | string; ms: number }) => void;
   /** First retry wait (doubled each time, with jitter); 500 ms by default. */
   backoffBaseMs?: number;
   /** For tests of the jitter; defaults to Math.random. */
@@ -174,6 +176,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
       } catch (err) {
         const error = errorFromNetwork(err, baseUrl, what, timeoutMs, safe);
         debug(`${method} ${shown} -> ${error.kind} ${clock.now() - started}ms`);
+        options.onCall?.({ method, status: error.kind, ms: clock.now() - started });
         if (retryable && failures < maxRetries && isTransientNetworkError(err)) {
           failures++;
           const wait = backoffMs(failures, random, backoffBaseMs);
@@ -186,6 +189,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
         throw error;
       }
       debug(`${method} ${shown} ${status} ${clock.now() - started}ms`);
+      options.onCall?.({ method, status, ms: clock.now() - started });
       if (status >= 200 && status < 300) return parseOk<T>(status, text, what);
       if (status === 429 && rateWaits < maxRateLimitWaits) {
         rateWaits++;

@@ -166,7 +166,14 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
 
     async endSession(input) {
       const email = senderFor(input.ticketId, undefined, input.conversationId);
-      await client.createMessage(input.ticketId, { ...message(email, endNote(input.reason, options.timeoutMs)), from_agent: NOTE_FROM_AGENT });
+      let posted = false;
+      if (input.retry) for await (const m of client.listMessages(input.ticketId)) posted ||= m.external_id === input.noteExternalId;
+      if (!posted) {
+        await client.createMessage(input.ticketId, {
+          ...message(email, endNote(input.reason, options.timeoutMs), input.noteExternalId),
+          from_agent: NOTE_FROM_AGENT,
+        });
+      }
       await client.updateTicket(input.ticketId, { ...CLOSED });
       senders.delete(input.ticketId);
     },

@@ -48,7 +48,15 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       let afterExpiry = 0; // steps that failed because the session had expired: told once
       for (const step of s.steps) {
         const fault = options.faults?.beforeStep(world, s, step);
-        if (fault) world.record({ conversation: s.conversation, from: 'gorgias', to: 'bridge', kind: 'api', detail: `fault injected: ${fault}` });
+        if (fault)
+          world.record({
+            conversation: s.conversation,
+            from: 'gorgias',
+            to: 'bridge',
+            kind: 'api',
+            detail: `fault injected: ${fault}`,
+            fault: 'injected',
+          });
         const problem = await playStep(world, s, step, options.timeoutMs);
         options.faults?.afterStep(world, s, step);
         if (!problem) continue;

@@ -2,6 +2,9 @@
 export type Actor = 'user' | 'bot' | 'bridge' | 'gorgias' | 'agent';
 export type EntryKind = 'message' | 'payload' | 'event' | 'webhook' | 'api';
 
+/** Something that went wrong on the way, on purpose (`--faults`) or not: the report marks it. */
+export type Fault = 'injected' | 'dropped' | 'duplicate' | 'late' | 'rate-limited' | 'retry' | 'error' | 'refused';
+
 export interface Button {
   title: string;
   payload: string;
@@ -20,6 +23,7 @@ export interface TimelineEntry {
   buttons?: Button[];
   /** Short free text: an API call, a webhook outcome, a report. */
   detail?: string;
+  fault?: Fault;
 }
 
 export interface Check {
@@ -74,3 +78,80 @@ export function jsonLine(e: TimelineEntry): string {
   const { at, ...rest } = e;
   return JSON.stringify({ t: new Date(at).toISOString(), ...rest });
 }
+
+/** The parties, in the order their lanes are drawn. */
+export const ACTORS: readonly Actor[] = ['user', 'bot', 'bridge', 'gorgias', 'agent'];
+
+/** A pause this long between two entries was fast-forwarded: diagrams draw it as a gap. */
+export const GAP_MS = 60_000;
+
+/** `30 min`, `1 min 40 s`, `2 h 5 min`. */
+export function durationWords(ms: number): string {
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  const parts = [h ? `${h} h` : '', m ? `${m} min` : '', rest && !h ? `${rest} s` : ''].filter(Boolean);
+  return parts.join(' ') || '0 s';
+}
+
+/** The words on a gap; `quietMs` is how long since the user or the agent last wrote, when longer. */
+export function gapWords(gapMs: number, quietMs = gapMs): string {
+  const since = quietMs > gapMs + 999 ? ` · nobody wrote for ${durationWords(quietMs)}` : '';
+  return `${durationWords(gapMs)} of silence (fast-forwarded)${since}`;
+}
+
+/** The user or the agent writing, or the user pressing a button: what an expiry counts from. */
+export const isPersonSpeaking = (e: Pick<TimelineEntry, 'from'>): boolean => e.from === 'user' || e.from === 'agent';
+
+/** One scenario's part of a run (or the setup before the first one). */
+export interface Section {
+  name: string;
+  conversation?: string;
+  /** Simulated epoch ms the section's times count from. */
+  startedAt: number;
+  entries: TimelineEntry[];
+}
+
+export interface ScenarioStart {
+  name: string;
+  conversation: string;
+  startedAt: number;
+}
+
+/**
+ * Cut a run's timeline into its setup and one section per scenario, in order. A scenario's times
+ * count from when it began (as the text timeline does); without that, from its first entry.
+ */
+export function sectionsOf(entries: TimelineEntry[], scenarios: ScenarioStart[] = []): Section[] {
+  const sections: Section[] = [];
+  let used = 0;
+  for (const e of entries) {
+    const last = sections.at(-1);
+    if (last && last.name === e.scenario) {
+      last.entries.push(e);
+      continue;
+    }
+    const known = e.scenario === 'setup' ? undefined : scenarios.slice(used).find((s) => s.name === e.scenario);
+    if (known) used = scenarios.indexOf(known) + 1;
+    sections.push({ name: e.scenario, conversation: known?.conversation, startedAt: known?.startedAt ?? e.at, entries: [e] });
+  }
+  return sections;
+}
+
+/** An entry's detail on a diagram, where its fault tag already says "fault injected". */
+export function shownDetail(e: Pick<TimelineEntry, 'detail' | 'fault'>): string | undefined {
+  return e.fault === 'injected' ? e.detail?.replace(/^fault injected: /, '') : e.detail;
+}
+
+/** What a fault is called on a diagram. */
+export const FAULT_LABEL: Record<Fault, string> = {
+  injected: 'fault injected',
+  dropped: 'dropped',
+  duplicate: 'duplicate',
+  late: 'late',
+  'rate-limited': '429',
+  retry: 'retry',
+  error: 'error',
+  refused: 'refused',
+};

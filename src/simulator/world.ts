@@ -82,7 +82,41 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   const buttons = new Map<string, Button[]>();
   // [decision] The emulator's rate limit is off here: the fake clock barely moves between calls, so
   // a 20 s window would never refill. Fault runs inject 429 storms instead.
-  const emulator = await startEmulator({ clock, rateLimit: false });
+  // The emulator logs every webhook attempt as it records it: a dropped one never reaches the
+  // receiver, so it is recorded here, where and when it was lost.
+  let deliveriesSeen = 0;
+  const emulator: Emulator = await startEmulator({ clock, rateLimit: false, log: () => noteDroppedWebhooks() });
+  const noteDroppedWebhooks = (): void => {
+    for (; deliveriesSeen < emulator.deliveries.length; deliveriesSeen++) {
+      const d = emulator.deliveries[deliveriesSeen];
+      if (!d.dropped) continue;
+      record({
+        conversation: conversationOf(d.ticketId),
+        from: 'gorgias',
+        to: 'bridge',
+        kind: 'webhook',
+        detail: `event ${d.eventId} dropped, never sent`,
+        fault: 'dropped',
+      });
+    }
+  };
+  const conversationOf = (ticketId: number): string => {
+    try {
+      return emulator.store.getTicket(ticketId).external_id ?? `ticket-${ticketId}`;
+    } catch {
+      return `ticket-${ticketId}`;
+    }
+  };
+  /** Simulated ms between an agent message being written and its webhook reaching us (delays, reordering). */
+  const lateness = (event: { ticketId?: number; messageId?: string }): number => {
+    if (event.ticketId === undefined || event.messageId === undefined) return 0;
+    try {
+      const message = emulator.store.listMessages(event.ticketId).find((m) => String(m.id) === event.messageId);
+      return message ? clock.now() - Date.parse(message.created_datetime) : 0;
+    } catch {
+      return 0;
+    }
+  };
   const token = newWebhookToken();
   let manager: SessionManager | undefined;
   let world: World | undefined;
@@ -114,7 +148,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     const reply = botReply(input);
     if (!reply) return;
     toUser(conversation, reply, 'bot');
-    manager?.botSaid(conversation, reply.text);
+    void manager?.botSaid(conversation, reply.text);
   };
 
   const receiver = await listenReceiver(
@@ -123,7 +157,16 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       async onEvent(event) {
         const conversation = event.conversationId ?? `ticket-${event.ticketId ?? '?'}`;
         const who = event.fromAgent ? 'agent message' : "echo of the user's message, ignored";
-        record({ conversation, from: 'gorgias', to: 'bridge', kind: 'webhook', text: event.text, detail: `${who}, event ${event.eventId ?? '-'}` });
+        const lateMs = lateness(event);
+        record({
+          conversation,
+          from: 'gorgias',
+          to: 'bridge',
+          kind: 'webhook',
+          text: event.text,
+          detail: `${who}, event ${event.eventId ?? '-'}${lateMs > 0 ? `, ${lateMs / 1000} s late` : ''}`,
+          ...(lateMs > 0 ? { fault: 'late' as const } : {}),
+        });
         if (event.fromAgent) webhookIn.set(conversation, stopwatch());
         const outcome = await manager!.agentWebhook(event);
         if (outcome !== 'delivered' && outcome !== 'echo') {
@@ -133,12 +176,20 @@ export async function createWorld(options: WorldOptions): Promise<World> {
             to: 'bridge',
             kind: 'webhook',
             detail: `event ${event.eventId ?? '-'}: ${outcome}, not shown to the user`,
+            ...(outcome === 'duplicate' || outcome === 'late' ? { fault: outcome } : {}),
           });
         }
         return outcome;
       },
       onRejected: (rej) =>
-        record({ conversation: '-', from: 'gorgias', to: 'bridge', kind: 'webhook', detail: `refused ${rej.status}: ${rej.reason}` }),
+        record({
+          conversation: '-',
+          from: 'gorgias',
+          to: 'bridge',
+          kind: 'webhook',
+          detail: `refused ${rej.status}: ${rej.reason}`,
+          fault: 'refused',
+        }),
     }),
   );
   // The client waits on real time: its back-off models the network, not the conversation.
@@ -148,7 +199,15 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     apiKey: emulator.apiKey,
     clock: realClock,
     ...options.client,
-    notice: (line) => record({ conversation: '-', from: 'bridge', to: 'gorgias', kind: 'api', detail: line }),
+    notice: (line) =>
+      record({
+        conversation: '-',
+        from: 'bridge',
+        to: 'gorgias',
+        kind: 'api',
+        detail: line,
+        fault: /rate limit/i.test(line) ? 'rate-limited' : 'retry',
+      }),
   });
 
   // Install the integration and the macro exactly as `webhook install` and `macro create` do.
@@ -187,6 +246,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
           to: 'gorgias',
           kind: 'api',
           detail: `${t.call}${t.ticketId ? ` #${t.ticketId}` : ''}: ${t.phase === 'request' ? '' : `${t.phase}: `}${t.detail}`,
+          ...(t.phase === 'request' ? {} : { fault: t.phase }),
         });
       },
     },
