@@ -8,6 +8,7 @@ import { simulate } from '../src/commands/simulate.ts';
 import type { Io } from '../src/io.ts';
 import { BUILT_IN, parseScenario } from '../src/simulator/scenario.ts';
 import { waitMs } from '../src/simulator/run.ts';
+import { formatLine, plainStyle } from '../src/simulator/timeline.ts';
 import { runCli, tempConfigDir } from './helpers.ts';
 
 const tmp = tempConfigDir();
@@ -105,4 +106,17 @@ test('scenario files are strict: an unknown key or LIVECHAT_* word is an error n
   assert.match(r.stderr, /LIVECHAT_SESION_START/);
   const example = await runCli(['simulate', '--scenario', join(import.meta.dirname, '..', 'examples', 'scenario.json'), '--json']);
   assert.equal(example.code, 0, example.stderr);
+});
+
+test('piped, the human timeline never cuts a long message; on a terminal it is cut to one line', async () => {
+  const long = `My order ${'and then some more words '.repeat(8)}never came`;
+  const file = join(tmp.dir, '..', 'long.json');
+  writeFileSync(file, JSON.stringify({ steps: [{ user: long }] }));
+  const r = await runCli(['simulate', '--scenario', file], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout.includes(JSON.stringify(long)), r.stdout);
+  assert.doesNotMatch(r.stdout, /…/);
+  const entry = { at: 0, scenario: 's', conversation: 'c', from: 'user', to: 'bridge', kind: 'message', text: long } as const;
+  assert.match(formatLine(entry, 0, { ...plainStyle, maxText: 100 }), /…"$/);
+  assert.ok(formatLine(entry, 0).endsWith(`${JSON.stringify(long)}`));
 });
