@@ -2,13 +2,19 @@
 // `webhook-url`, say) see each other's writes instead of overwriting them. The lock holds the
 // owner's pid; one left behind by a killed process is taken over.
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { realClock, type Clock } from '../clock.js';
 import { LivechatError } from '../errors.js';
 
 /** No write holds the lock for long: one older than this is left over from a killed process. */
 export const STALE_LOCK_MS = 10_000;
 const WAIT_MS = 5_000;
+
+/** Tells apart two files or locks of one process; not a secret (node:crypto stays unloaded on the fast path). */
+export function uniqueSuffix(): string {
+  return Math.floor(Math.random() * 0x100000000)
+    .toString(16)
+    .padStart(8, '0');
+}
 
 /** True unless the process is known to be gone (EPERM: alive, somebody else's). */
 export function processAlive(pid: number): boolean {
@@ -66,7 +72,7 @@ export function removeStaleLock(path: string): boolean {
 
 /** Run `fn` while holding the lock file at `path`; waits a bounded time for another holder. */
 export async function withLock<T>(path: string, fn: () => T | Promise<T>, clock: Clock = realClock): Promise<T> {
-  const mine = `${process.pid} ${randomBytes(6).toString('hex')}`;
+  const mine = `${process.pid} ${uniqueSuffix()}`;
   const deadline = clock.now() + WAIT_MS;
   while (!tryCreate(path, mine)) {
     if (removeStaleLock(path)) continue;

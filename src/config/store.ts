@@ -2,7 +2,6 @@
 // Writes take the lock, read again, and write a temp file (0600) that is renamed over the config,
 // so a reader never sees half a file. Every read also tidies: it tightens a config that others
 // can read and removes temp files that a killed write left behind.
-import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -21,7 +20,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { realClock } from '../clock.js';
 import { LivechatError } from '../errors.js';
-import { processAlive, removeStaleLock, STALE_LOCK_MS, withLock } from './lock.js';
+import { processAlive, removeStaleLock, STALE_LOCK_MS, uniqueSuffix, withLock } from './lock.js';
 import { configDir, configFile, configLockFile, configTempPrefix, ownsConfigDir } from './paths.js';
 
 export interface StoredConfig {
@@ -156,7 +155,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, notice: Notice 
 
 /** Write the whole file: a temp file (0600, synced), then a rename over the config. */
 function writeAtomically(path: string, text: string): void {
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const temp = `${path}.tmp-${process.pid}-${uniqueSuffix()}`;
   try {
     const fd = openSync(temp, 'wx', 0o600);
     try {
