@@ -18,6 +18,11 @@ after(async () => {
   tmp.cleanup();
 });
 
+/** What the interactive runs below save: the emulator's credentials, and what else they typed. */
+function savedAnswers(extra: Record<string, string> = {}): Record<string, string> {
+  return { domain: emu.url, username: 'ada@example.com', apiKey: emu.apiKey, ...extra };
+}
+
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -106,7 +111,7 @@ test('interactive setup: answers the prompts, checks, saves; the key is typed ma
     /Next steps:[\s\S]*livechat config set base-url URL[\s\S]*livechat webhook install[\s\S]*livechat webhook-url[\s\S]*livechat macro create/,
   );
   assert.ok(!r.screen.includes(emu.apiKey), 'the key never echoes');
-  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { domain: emu.url, username: 'ada@example.com', apiKey: emu.apiKey });
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), savedAnswers());
   assert.equal(statSync(file).mode & 0o777, 0o600);
 
   // Again: the prompts are prefilled from the saved file; Enter everywhere keeps it all.
@@ -118,12 +123,7 @@ test('interactive setup: answers the prompts, checks, saves; the key is typed ma
   ]);
   assert.equal(again.code, 0, again.screen);
   assert.match(again.screen, /Gorgias domain.*\(http:\/\/127\.0\.0\.1:\d+\)/, 'the saved domain is the default');
-  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), {
-    domain: emu.url,
-    username: 'ada@example.com',
-    apiKey: emu.apiKey,
-    baseUrl: 'https://bot.example.com/hook',
-  });
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), savedAnswers({ baseUrl: 'https://bot.example.com/hook' }));
 });
 
 test(
@@ -151,12 +151,7 @@ test(
     assert.match(r.screen, /livechat webhook install/);
     assert.doesNotMatch(r.screen, /livechat config set base-url/, 'the base URL was given');
     assert.ok(!r.screen.includes(emu.apiKey), 'the key never echoes');
-    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), {
-      domain: emu.url,
-      username: 'ada@example.com',
-      apiKey: emu.apiKey,
-      baseUrl: 'https://bot.example.com/hook',
-    });
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), savedAnswers({ baseUrl: 'https://bot.example.com/hook' }));
   },
 );
 
