@@ -71,7 +71,8 @@ export async function emulator(opts: EmulatorCommandOptions, io: Io): Promise<vo
   }
 
   if (opts.json) {
-    io.out(JSON.stringify({ url: emu.url, email: emu.email, api_key: emu.apiKey }));
+    // Like the text below: a generated key is the only way to learn it; a given one stays masked.
+    io.out(JSON.stringify({ url: emu.url, email: emu.email, api_key: parsed.apiKey === undefined ? emu.apiKey : maskSecret(emu.apiKey) }));
   } else {
     // A generated key is shown once, in full; a key the user gave is not repeated.
     const key = parsed.apiKey === undefined ? emu.apiKey : maskSecret(emu.apiKey);

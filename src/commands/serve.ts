@@ -1,7 +1,7 @@
 // `livechat serve`: the bridge as a service. Config from flags, then the environment, then the
 // saved config; state in a SQLite file; deliveries POSTed, signed, to the deliver URL.
 import { configFile, dataFile } from '../config/paths.js';
-import { readConfig, writeConfig } from '../config/store.js';
+import { readConfig, updateConfig } from '../config/store.js';
 import { EXIT, LivechatError, missingValue, usageError } from '../errors.js';
 import { connectionOptions, debugWanted } from '../gorgias/connect.js';
 import type { Io } from '../io.js';
@@ -31,17 +31,19 @@ export const DEFAULT_RETENTION_DAYS = 30;
 /** The channel secret (and the webhook token), created once and saved beside the API key (0600). */
 async function ensureSecrets(io: Io): Promise<{ channelSecret: string; webhookToken: string; created: string[] }> {
   const file = readConfig(io.env);
-  const created: string[] = [];
-  const patch: { channelSecret?: string; webhookToken?: string } = {};
-  if (!file.channelSecret) {
-    patch.channelSecret = newSecret();
-    created.push('channel secret');
+  let saved = file;
+  let before = file;
+  if (!file.channelSecret || !file.webhookToken) {
+    // Decided again under the config lock: of two first runs, the second keeps the first one's secrets.
+    ({ before, after: saved } = await updateConfig(
+      (current) => ({
+        channelSecret: current.channelSecret ? undefined : newSecret(),
+        webhookToken: current.webhookToken ? undefined : newSecret(),
+      }),
+      io.env,
+    ));
   }
-  if (!file.webhookToken) {
-    patch.webhookToken = newSecret();
-    created.push('webhook token');
-  }
-  const saved = created.length ? await writeConfig(patch, io.env) : file;
+  const created = [...(before.channelSecret ? [] : ['channel secret']), ...(before.webhookToken ? [] : ['webhook token'])];
   return { channelSecret: saved.channelSecret!, webhookToken: saved.webhookToken!, created };
 }
 
