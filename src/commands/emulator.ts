@@ -2,6 +2,7 @@
 import { usageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { maskSecret } from '../mask.js';
+import { untilSignal } from '../signals.js';
 
 export interface EmulatorCommandOptions {
   port?: string;
@@ -39,20 +40,6 @@ export function parseEmulatorOptions(opts: EmulatorCommandOptions): ParsedEmulat
   const windowS = /^\d+(\.\d+)?$/.test(windowText) ? Number(windowText) : NaN;
   if (!(windowS > 0)) throw usageError(`--rate-window must be a positive number of seconds, got "${opts.rateWindow}"`);
   return { port, host, email, apiKey, rateLimit: limit === 0 ? false : { limit, windowMs: Math.round(windowS * 1000) } };
-}
-
-/** Which signal ended the run; resolves once. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  // This command owns Ctrl-C (main.ts steps aside while another SIGINT listener exists) and stops with 0.
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 export async function emulator(opts: EmulatorCommandOptions, io: Io): Promise<void> {

@@ -8,6 +8,7 @@ import type { Io } from '../io.js';
 import { maskSecret } from '../mask.js';
 import { realClock } from '../clock.js';
 import { newSecret } from '../secret.js';
+import { untilSignal } from '../signals.js';
 import { WEBHOOK_PATH } from '../server/index.js';
 import { parseNumber } from '../numbers.js';
 
@@ -97,6 +98,8 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
     deliveriesPending: () => counts().deliveries,
     jobsPending: () => counts().jobs,
   });
+  // From here on a signal means "stop cleanly", even one that comes while we start.
+  const stopped = untilSignal();
   let bridge;
   try {
     bridge = await createBridge({
@@ -143,20 +146,15 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
   log.info(`data file: ${data}`);
   log.info(`channel secret: ${summary.channel_secret} in ${summary.secret_in} (\`livechat serve --print-secret\` prints it)`);
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info(`${signal}: finishing work in flight, then stopping`);
-      bridge
-        .close()
-        .then(() => log.info('stopped'))
-        .catch((err) => log.error('shutdown failed', { error: (err as Error).message }))
-        .finally(resolve);
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
+  const signal = await stopped;
+  log.info(`${signal}: finishing work in flight (at most 10 s), then stopping`);
+  try {
+    await bridge.close();
+    log.info('stopped');
+  } catch (err) {
+    log.error('shutdown failed', { error: (err as Error).message });
+    process.exitCode = EXIT.failure;
+    return;
+  }
   process.exitCode = EXIT.ok;
 }
