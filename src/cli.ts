@@ -40,26 +40,30 @@ export function buildProgram(): Command {
   const config = program.command('config').description('show or change the saved configuration');
   config
     .command('show')
-    .description('print the configuration, with the API key masked')
+    .description('print the configuration, with the API key and the webhook token masked')
+    .option('--show-secrets', 'print the API key and the webhook token in clear')
     .option('--json', 'print as JSON')
     .action(async (opts) => (await import('./commands/config.js')).configShow(opts, processIo()));
   config
     .command('path')
     .description('print where the configuration file is')
-    .action(async () => (await import('./commands/config.js')).configPath(processIo()));
+    .option('--json', 'print {config_file, exists} as JSON')
+    .action(async (opts) => (await import('./commands/config.js')).configPath(opts, processIo()));
   config
     .command('set')
     .description('set one value: domain, username or base-url')
     .argument('<key>', 'domain | username | base-url')
     .argument('<value>', 'the new value')
-    .action(async (key, value) => (await import('./commands/config.js')).configSet(key, value, processIo()));
+    .option('--json', 'print {action, key, value, config_file} as JSON')
+    .action(async (key, value, opts) => (await import('./commands/config.js')).configSet(key, value, opts, processIo()));
 
   program
     .command('webhook-url')
     .description('print the URL template to paste into a Gorgias HTTP integration')
     .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
     .option('--rotate-token', 'replace the secret token (the integration must then be updated)')
-    .option('--json', 'print {url, base_url, event, variables} as JSON')
+    .option('--show-secrets', 'print the token in clear (it is masked otherwise)')
+    .option('--json', 'print {action, url, base_url, event, variables} as JSON')
     .action(async (opts) => (await import('./commands/webhook-url.js')).webhookUrl(opts, processIo()));
 
   const webhook = program.command('webhook').description('create or check the Gorgias HTTP integration');
@@ -69,7 +73,7 @@ export function buildProgram(): Command {
       .description('create or update the HTTP integration through the API')
       .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
       .option('-y, --yes', 'update a mismatching integration without asking')
-      .option('--json', 'print the integration as JSON'),
+      .option('--json', 'print {action, integration} as JSON, the token masked'),
   ).action(async (opts) => (await import('./commands/webhook.js')).webhookInstall(opts, processIo()));
   withGorgias(
     webhook
@@ -87,7 +91,7 @@ export function buildProgram(): Command {
       .option('--name <name>', 'macro name', 'End livechat')
       .option('--text <text>', 'reply text; LIVECHAT_SESSION_END is added if missing')
       .option('--update', 'make an existing sign-off macro match --name and --text')
-      .option('--json', 'print the macro as JSON'),
+      .option('--json', 'print {action, differs, macro} as JSON'),
   ).action(async (opts) => (await import('./commands/macro.js')).macroCreate(opts, processIo()));
   withGorgias(
     macro
@@ -108,6 +112,21 @@ export function buildProgram(): Command {
       .option('--json', 'print the deleted macro as JSON'),
   ).action(async (ref, opts) => (await import('./commands/macro.js')).macroDelete(ref, opts, processIo()));
 
+  withGorgias(
+    program
+      .command('serve')
+      .description('run the hand-off bridge: webhook receiver, session engine and channel API, state in SQLite')
+      .option('--port <port>', 'port to listen on (env PORT; default 8080; 0 picks a free one)')
+      .option('--host <host>', 'interface to bind', '127.0.0.1')
+      .option('--data <file>', 'SQLite data file (env LIVECHAT_DATA; default $XDG_DATA_HOME/livechat/livechat.db)')
+      .option('--deliver-url <url>', 'where deliveries for the user and the bot are POSTed (env LIVECHAT_DELIVER_URL)')
+      .option('--timeout <minutes>', 'inactivity timeout of a session, in minutes', '30')
+      .option('--retention <days>', 'forget conversations idle for this long', '30')
+      .option('--log-format <format>', 'json (one line per event) or pretty (default: pretty on a terminal, else json)')
+      .option('--print-secret', 'print the channel secret (created if missing) and exit')
+      .option('--json', 'print where it listens as one JSON line on stdout'),
+  ).action(async (opts) => (await import('./commands/serve.js')).serve(opts, processIo()));
+
   program
     .command('emulator')
     .description('run a local Gorgias API emulator for your own bot and tests')
@@ -123,13 +142,16 @@ export function buildProgram(): Command {
   program
     .command('simulate')
     .description('play the whole handoff lifecycle locally, fast-forwarded (no Gorgias account needed)')
-    .addOption(new Option('--scenario <name|file>', 'handoff, expiry, all, or a scenario JSON file').default('all'))
+    .addOption(new Option('--scenario <name|file>', 'handoff, expiry, restart, all, or a scenario JSON file').default('all'))
+    .option('--store <kind>', 'where the bridge keeps its state: memory or sqlite (default: memory; sqlite when the bridge restarts)')
     .option('--timeout <minutes>', 'inactivity timeout in minutes', '30')
     .option('--faults', 'turn on fault injection: 500s, 429 storms, dropped/duplicated/delayed webhooks')
     .option('--sessions <n>', 'load mode: run N conversations through the whole lifecycle')
     .option('--concurrency <n>', 'load mode: conversations in flight at once', '50')
     .option('--seed <n>', 'seed for fault injection')
-    .option('--json', 'one JSON object per line, then a summary line')
+    .option('--format <format>', 'text, json (one JSON object per line, then a summary line) or mermaid (a sequence diagram)')
+    .option('--json', 'the same as --format json')
+    .option('--report <file.html>', 'also write the run as a self-contained HTML sequence diagram')
     .action(async (opts) => (await import('./commands/simulate.js')).simulate(opts, processIo()));
 
   return program;

@@ -61,8 +61,11 @@ test('maskSecret shows the last four characters only', () => {
   assert.equal(redact('Basic key=abcdefgh12345678 again abcdefgh12345678', ['abcdefgh12345678']), 'Basic key=****5678 again ****5678');
 });
 
-test('config view masks the API key and the webhook token', () => {
-  const view = configView({ ...file, baseUrl: 'https://bot.example.com/hook', webhookToken: 'tok-secret-9999zzzz' }, '/c/config.json');
+test('config view masks the API key, the webhook token and the channel secret', () => {
+  const view = configView(
+    { ...file, baseUrl: 'https://bot.example.com/hook', webhookToken: 'tok-secret-9999zzzz', channelSecret: 'chan-secret-1234yyyy' },
+    '/c/config.json',
+  );
   assert.deepEqual(view, {
     domain: 'file-dom',
     username: 'file@x.com',
@@ -70,10 +73,11 @@ test('config view masks the API key and the webhook token', () => {
     api_base_url: 'https://file-dom.gorgias.com/api',
     base_url: 'https://bot.example.com/hook',
     webhook_token: '****zzzz',
+    channel_secret: '****yyyy',
     config_file: '/c/config.json',
   });
   const text = formatConfigView(view);
-  assert.doesNotMatch(text, /file-key|tok-secret/);
+  assert.doesNotMatch(text, /file-key|tok-secret|chan-secret/);
   assert.match(text, /^api key:\s+\*\*\*\*aaaa$/m);
   assert.match(formatConfigView(configView({}, '/p')), /^domain:\s+\(not set\)$/m);
 });

@@ -133,7 +133,7 @@ describe('gorgiasHelpdesk against the emulator', () => {
     const { manager, client, emu, user, bot, reports } = b;
     const ada = { name: 'Ada', email: 'ada@example.com', channel: 'webchat' };
     await manager.userMessage('conv-7', 'where is order #1042?', ada);
-    manager.botSaid('conv-7', 'Let me find you a human.');
+    await manager.botSaid('conv-7', 'Let me find you a human.');
     await manager.userPayload('conv-7', SESSION_START);
     const ticketId = manager.conversation('conv-7')?.session?.ticketId;
     assert.ok(ticketId);

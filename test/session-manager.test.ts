@@ -88,7 +88,12 @@ function setup(options: { retry?: Parameters<typeof createSessionManager>[0]['re
       report: (e) => reports.push(e),
     },
   });
-  return { clock, helpdesk, manager, user, bot, reports };
+  /** Move the fake clock, then let what its timers started be applied and delivered. */
+  const tick = async (ms: number) => {
+    clock.advance(ms);
+    await manager.idle();
+  };
+  return { clock, helpdesk, manager, user, bot, reports, tick };
 }
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
@@ -98,7 +103,7 @@ describe('session manager', () => {
     const { manager, helpdesk, user, bot } = setup();
     const ada = { name: 'Ada', email: 'ada@example.com', channel: 'webchat' };
     await manager.userMessage('c1', 'where is my order?', ada);
-    manager.botSaid('c1', 'I can get you a human');
+    await manager.botSaid('c1', 'I can get you a human');
     await manager.userPayload('c1', SESSION_START);
     assert.equal(manager.state('c1'), 'LIVECHAT');
     const [open] = helpdesk.named('openTicket');
@@ -160,12 +165,12 @@ describe('session manager', () => {
   });
 
   it('expires at exactly the timeout on the fake clock, tells the bot once, closes the ticket', async () => {
-    const { manager, helpdesk, bot, clock, user } = setup();
+    const { manager, helpdesk, bot, tick, user } = setup();
     await manager.userPayload('c1', SESSION_START);
-    clock.advance(TIMEOUT - 1);
+    await tick(TIMEOUT - 1);
     assert.equal(manager.state('c1'), 'LIVECHAT');
     assert.equal(bot.length, 0);
-    clock.advance(1);
+    await tick(1);
     assert.equal(manager.state('c1'), 'BOT');
     assert.deepEqual(
       bot.map((b) => b.input),
@@ -173,7 +178,7 @@ describe('session manager', () => {
     );
     await manager.idle();
     assert.deepEqual(helpdesk.named('endSession'), [{ call: 'endSession', ticketId: 100, reason: 'expired' }]);
-    clock.advance(TIMEOUT * 3);
+    await tick(TIMEOUT * 3);
     assert.equal(bot.length, 1, 'expired once');
     assert.equal(await manager.agentWebhook({ conversationId: 'c1', ticketId: 100, eventId: 'late', text: 'hello?', fromAgent: true }), 'late');
     assert.equal(user.length, 0);
@@ -181,15 +186,15 @@ describe('session manager', () => {
   });
 
   it('every message, either way, re-arms the expiry', async () => {
-    const { manager, bot, clock } = setup();
+    const { manager, bot, tick } = setup();
     await manager.userPayload('c1', SESSION_START);
-    clock.advance(TIMEOUT - 1000);
+    await tick(TIMEOUT - 1000);
     await manager.userMessage('c1', 'still here');
-    clock.advance(TIMEOUT - 1000);
+    await tick(TIMEOUT - 1000);
     await manager.agentWebhook({ conversationId: 'c1', eventId: 'e1', text: 'me too', fromAgent: true });
-    clock.advance(TIMEOUT - 1);
+    await tick(TIMEOUT - 1);
     assert.equal(manager.state('c1'), 'LIVECHAT');
-    clock.advance(1);
+    await tick(1);
     assert.equal(manager.state('c1'), 'BOT');
     assert.deepEqual(
       bot.map((b) => b.input),

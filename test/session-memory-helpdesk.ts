@@ -37,8 +37,8 @@ export function memoryHelpdesk(clock: Pick<Clock, 'now'>) {
   let nextMessage = 1;
   const tickets = new Map<number, MemoryTicket>();
   const calls: Array<{ call: HelpdeskCallName; ticketId?: number; text?: string }> = [];
-  /** Calls that fail before storing anything, answered with this status (503 by default). */
-  const faults = { failNext: 0, failStatus: 503, storeThenTimeout: 0, only: undefined as HelpdeskCallName | undefined };
+  /** Calls that fail before storing anything, answered with this status (503 by default); `hang`: calls never return. */
+  const faults = { failNext: 0, failStatus: 503, storeThenTimeout: 0, only: undefined as HelpdeskCallName | undefined, hang: false };
 
   const addMessage = (t: MemoryTicket, text: string, fromAgent: boolean, externalId?: string): MemoryMessage => {
     const m: MemoryMessage = { id: nextMessage++, text, fromAgent, externalId, createdAt: clock.now() };
@@ -49,6 +49,8 @@ export function memoryHelpdesk(clock: Pick<Clock, 'now'>) {
   /** One call: async like HTTP, failing as the faults say. `store` runs only when the request "reached" the server. */
   async function call<T>(name: HelpdeskCallName, ticketId: number | undefined, store: () => T, text?: string): Promise<T> {
     calls.push({ call: name, ticketId, text });
+    // A call made while `hang` is on never reaches Gorgias (the process that made it died).
+    if (faults.hang) await new Promise<never>(() => undefined);
     await Promise.resolve();
     const applies = faults.only === undefined || faults.only === name;
     if (applies && faults.failNext > 0) {

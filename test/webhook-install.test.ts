@@ -71,8 +71,10 @@ test('install creates one integration; install again changes nothing; status pas
 
   const second = await cli(['webhook', 'install', '--json']);
   assert.equal(second.code, 0, second.stderr);
-  const j = JSON.parse(second.stdout) as { action: string; integration: { id: number } };
+  const j = JSON.parse(second.stdout) as { action: string; integration: { id: number; http: { url: string; headers: Record<string, string> } } };
   assert.equal(j.action, 'unchanged');
+  assert.ok(!second.stdout.includes(token()), '--json masks the token too');
+  assert.match(j.integration.http.headers['X-Livechat-Token'], /^\*\*\*\*.{4}$/);
 
   assert.equal(ours().length, 1);
   const i = ours()[0];
@@ -85,7 +87,6 @@ test('install creates one integration; install again changes nothing; status pas
   assert.equal(i.http?.url, installedUrlTemplate(rx.url));
   assert.equal(i.http?.form, '{{context}}');
   assert.deepEqual(i.http?.headers, { 'X-Livechat-Token': token() });
-  assert.ok(!second.stdout.includes(token()), '--json masks the token too');
   assert.equal(emu.store.listIntegrations().length, 2, 'the CRM integration is untouched');
 
   const status = await cli(['webhook', 'status']);
@@ -208,7 +209,7 @@ test('Gorgias deactivates it after 100 failed calls: status exits 1 and says wha
 
 test('a hand-pasted URL-only integration passes status, which says so; install --yes turns it into the installed form', async () => {
   const id = ours()[0].id;
-  const pasted = (await cli(['webhook-url'])).stdout.trim();
+  const pasted = (await cli(['webhook-url', '--show-secrets'])).stdout.trim();
   emu.store.updateIntegration(id, { http: { url: pasted, headers: {}, form: null } });
   const status = await cli(['webhook', 'status']);
   assert.equal(status.code, 0, status.stderr);

@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { LivechatError, usageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { realClock } from '../clock.js';
-import { BUILT_IN, parseScenario, type Scenario } from '../simulator/scenario.js';
-import { elapsed, formatLine, jsonLine, type Actor, type LineStyle } from '../simulator/timeline.js';
+import { BUILT_IN, parseScenario, restarts, type Scenario } from '../simulator/scenario.js';
+import { elapsed, formatLine, jsonLine, type Actor, type LineStyle, type ScenarioStart } from '../simulator/timeline.js';
 import { paint } from '../style.js';
 
 export interface SimulateOptions {
@@ -14,6 +16,56 @@ export interface SimulateOptions {
   concurrency?: string;
   seed?: string;
   json?: boolean;
+  format?: string;
+  report?: string;
+  store?: string;
+}
+
+export type OutputFormat = 'text' | 'json' | 'mermaid';
+
+/** Pure: `--format`, with `--json` as its alias for `--format json`. */
+export function outputFormat(opts: Pick<SimulateOptions, 'format' | 'json'>): OutputFormat {
+  const format = opts.format ?? (opts.json ? 'json' : 'text');
+  if (format !== 'text' && format !== 'json' && format !== 'mermaid') throw usageError(`--format must be text, json or mermaid, got "${format}"`);
+  if (opts.json && format !== 'json') throw usageError(`--json is --format json; it cannot be combined with --format ${format}`);
+  return format;
+}
+
+/** `--report FILE`: refuse before the run a file that could not be written after it. */
+function checkReportPath(path: string | undefined): void {
+  if (path === undefined) return;
+  const target = resolve(path);
+  let isDir: boolean;
+  try {
+    isDir = statSync(dirname(target)).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw usageError(`--report: the folder of "${path}" does not exist`);
+  try {
+    if (statSync(target).isDirectory()) throw usageError(`--report: "${path}" is a folder; give a file name such as run.html`);
+  } catch (err) {
+    if (err instanceof LivechatError) throw err;
+  }
+}
+
+function writeReport(path: string, html: string, io: Io): void {
+  try {
+    writeFileSync(path, html);
+  } catch (err) {
+    throw new LivechatError(`cannot write the report to ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  io.err(`report written to ${path}`);
+}
+
+/** The command line a report is titled with. */
+function commandLine(opts: SimulateOptions, seed?: number): string {
+  const parts = ['livechat simulate'];
+  if (opts.sessions !== undefined) parts.push(`--sessions ${opts.sessions} --concurrency ${opts.concurrency ?? '50'}`);
+  if (opts.scenario !== undefined && opts.scenario !== 'all') parts.push(`--scenario ${opts.scenario}`);
+  if (opts.timeout !== undefined && opts.timeout !== '30') parts.push(`--timeout ${opts.timeout}`);
+  if (seed !== undefined) parts.push(`--faults --seed ${seed}`);
+  return parts.join(' ');
 }
 
 /** Pure: `--timeout` in minutes (decimals allowed) to ms. */
@@ -25,17 +77,19 @@ export function parseTimeoutMinutes(raw: string | undefined): number {
   return Math.round(minutes * 60_000);
 }
 
-/** `all`, `handoff`, `expiry`, or a scenario JSON file. */
+/** `all`, `handoff`, `expiry`, `restart`, or a scenario JSON file. */
 export function loadScenarios(ref: string | undefined, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Scenario[] {
   const name = ref ?? 'all';
   if (name === 'all') return [BUILT_IN.handoff, BUILT_IN.expiry];
-  if (name === 'handoff' || name === 'expiry') return [BUILT_IN[name]];
+  if (name === 'handoff' || name === 'expiry' || name === 'restart') return [BUILT_IN[name]];
   let text: string;
   try {
     text = readFile(name);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw usageError(`--scenario: "${name}" is not handoff, expiry or all, and cannot be read as a file (${code ?? (err as Error).message})`);
+    throw usageError(
+      `--scenario: "${name}" is not handoff, expiry, restart or all, and cannot be read as a file (${code ?? (err as Error).message})`,
+    );
   }
   let data: unknown;
   try {
@@ -55,7 +109,8 @@ function lineStyle(io: Io): LineStyle {
     gorgias: c.yellow,
     agent: c.green,
   };
-  return { dim: c.dim, actor: (a, s) => colours[a](s), button: c.bold };
+  // On a terminal a long text is cut to one line; piped, nothing is cut.
+  return { dim: c.dim, actor: (a, s) => colours[a](s), button: c.bold, maxText: io.stdoutIsTTY ? 100 : undefined };
 }
 
 /** Pure: a positive whole number flag. */
@@ -86,10 +141,18 @@ function latencyJson(l: { p50: number; p99: number; max: number; count: number }
 async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): Promise<void> {
   const sessions = parseCount('--sessions', opts.sessions, 100_000);
   const concurrency = parseCount('--concurrency', opts.concurrency ?? '50', 10_000);
+  const format = outputFormat(opts);
+  if (format === 'mermaid')
+    throw usageError('--format mermaid draws a scenario run; a load run (--sessions) prints text or json, or writes --report');
+  checkReportPath(opts.report);
   const { runLoad } = await import('../simulator/load.js');
   const r = await runLoad({ sessions, concurrency, timeoutMs, onProgress: progressBar(io) });
   const c = paint(io);
-  if (opts.json) {
+  if (opts.report) {
+    const { renderLoadReport } = await import('../simulator/report.js');
+    writeReport(opts.report, renderLoadReport({ result: r, run: { command: commandLine(opts), timeoutMs } }), io);
+  }
+  if (format === 'json') {
     io.out(
       JSON.stringify({
         kind: 'summary',
@@ -128,12 +191,25 @@ async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): P
   }
 }
 
+function faultsLine(w: { drop: number; duplicate: number; delayMs: number }): string {
+  return `5xx and 429 storms before user steps; webhooks dropped ${w.drop * 100}%, duplicated ${w.duplicate * 100}%, delayed ${w.delayMs / 1000} s, reordered`;
+}
+
 /** Pure: `--seed`, a whole number. */
 export function parseSeed(raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 0) throw usageError(`--seed must be a whole number >= 0, got "${raw}"`);
   return n;
+}
+
+/** Pure: `--store`; a scenario that restarts the bridge needs state that outlives it, so it defaults to sqlite. */
+export function storeKind(raw: string | undefined, scenarios: Scenario[]): 'memory' | 'sqlite' {
+  const kind = raw ?? (scenarios.some(restarts) ? 'sqlite' : 'memory');
+  if (kind !== 'memory' && kind !== 'sqlite') throw usageError(`--store must be memory or sqlite, got "${kind}"`);
+  if (kind === 'memory' && scenarios.some(restarts))
+    throw usageError('a scenario that restarts the bridge needs --store sqlite: memory does not outlive a process');
+  return kind;
 }
 
 export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
@@ -143,47 +219,71 @@ export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
     return simulateLoad(opts, io, timeoutMs);
   }
   if (opts.seed !== undefined && !opts.faults) throw usageError('--seed only applies with --faults');
+  const format = outputFormat(opts);
+  const json = format === 'json';
+  checkReportPath(opts.report);
   const faults = opts.faults ? await import('../simulator/faults.js') : undefined;
   const seed = faults ? parseSeed(opts.seed, faults.DEFAULT_FAULT_SEED) : undefined;
   // Under faults the outage scenario joins the default run: retries that run out must end the session cleanly.
   const scenarios = faults && opts.scenario === 'outage' ? [faults.OUTAGE] : loadScenarios(opts.scenario);
   if (faults && (opts.scenario ?? 'all') === 'all') scenarios.push(faults.OUTAGE);
+  const kind = storeKind(opts.store, scenarios);
+  const scratch = kind === 'sqlite' ? mkdtempSync(join(tmpdir(), 'livechat-simulate-')) : undefined;
   const { runSimulation } = await import('../simulator/run.js');
   const style = lineStyle(io);
   const c = paint(io);
   let scenarioStart = 0;
+  const starts: ScenarioStart[] = [];
   const wallStart = realClock.now();
 
-  if (faults && !opts.json)
-    io.out(
-      c.dim(
-        `faults on (seed ${seed}): 5xx and 429 storms before user steps; webhooks dropped ${faults.WEBHOOK_FAULTS.drop * 100}%, duplicated ${faults.WEBHOOK_FAULTS.duplicate * 100}%, delayed ${faults.WEBHOOK_FAULTS.delayMs / 1000} s, reordered`,
-      ),
-    );
-  const result = await runSimulation({
-    scenarios,
-    timeoutMs,
-    ...(faults && seed !== undefined
-      ? {
-          ...faults.FAULT_WORLD,
-          faults: faults.faultInjector(seed),
-          onReady: (world) => world.emulator.faults.webhooks({ ...faults.WEBHOOK_FAULTS, seed }),
-        }
-      : {}),
-    onScenario(s, at) {
-      scenarioStart = at;
-      if (!opts.json) io.out(`\n${c.bold(`── scenario: ${s.name} (${s.conversation}) ──`)}`);
-    },
-    onEntry(e) {
-      if (opts.json) io.out(jsonLine(e));
-      else if (e.scenario === 'setup') io.out(`${c.dim('setup')}      ${style.actor(e.from, `${e.from} → ${e.to}`.padEnd(28))} ${e.detail ?? ''}`);
-      else io.out(formatLine(e, scenarioStart, style));
-    },
-  });
+  if (faults && format === 'text') io.out(c.dim(`faults on (seed ${seed}): ${faultsLine(faults.WEBHOOK_FAULTS)}`));
+  let result: Awaited<ReturnType<typeof runSimulation>>;
+  try {
+    result = await runSimulation({
+      scenarios,
+      timeoutMs,
+      store: scratch ? { kind: 'sqlite', path: join(scratch, 'livechat.db') } : { kind: 'memory' },
+      ...(faults && seed !== undefined
+        ? {
+            ...faults.FAULT_WORLD,
+            faults: faults.faultInjector(seed),
+            onReady: (world) => world.emulator.faults.webhooks({ ...faults.WEBHOOK_FAULTS, seed }),
+          }
+        : {}),
+      onScenario(s, at) {
+        scenarioStart = at;
+        starts.push({ name: s.name, conversation: s.conversation, startedAt: at });
+        if (format === 'text') io.out(`\n${c.bold(`── scenario: ${s.name} (${s.conversation}) ──`)}`);
+      },
+      onEntry(e) {
+        if (json) io.out(jsonLine(e));
+        else if (format === 'mermaid') return;
+        else if (e.scenario === 'setup') io.out(`${c.dim('setup')}      ${style.actor(e.from, `${e.from} → ${e.to}`.padEnd(28))} ${e.detail ?? ''}`);
+        else io.out(formatLine(e, scenarioStart, style));
+      },
+    });
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
 
   const wallMs = Math.max(1, realClock.now() - wallStart);
   const speedup = Math.round(result.simulatedMs / wallMs);
-  if (opts.json) {
+  const run = {
+    command: commandLine(opts, seed),
+    scenarios: starts,
+    timeoutMs,
+    faults: faults && seed !== undefined ? { seed, summary: faultsLine(faults.WEBHOOK_FAULTS) } : undefined,
+    simulatedMs: result.simulatedMs,
+    wallMs,
+  };
+  if (opts.report) {
+    const { renderReport } = await import('../simulator/report.js');
+    writeReport(opts.report, renderReport({ entries: result.entries, checks: result.checks, run }), io);
+  }
+  if (format === 'mermaid') {
+    const { renderMermaid } = await import('../simulator/mermaid.js');
+    io.out(renderMermaid({ entries: result.entries, checks: result.checks, run }).trimEnd());
+  } else if (json) {
     io.out(JSON.stringify({ kind: 'summary', ok: result.ok, checks: result.checks, simulated_ms: result.simulatedMs, wall_ms: wallMs, speedup }));
   } else {
     io.out('');

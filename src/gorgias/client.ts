@@ -41,6 +41,8 @@ export interface ClientOptions {
   notice?: (line: string) => void;
   /** `--debug` request lines. */
   debug?: (line: string) => void;
+  /** Every answer or failure, for metrics: the HTTP status, or the error kind (`timeout`, `unreachable`). */
+  onCall?: (call: { method: Method; status: number | string; ms: number }) => void;
   /** First retry wait (doubled each time, with jitter); 500 ms by default. */
   backoffBaseMs?: number;
   /** For tests of the jitter; defaults to Math.random. */
@@ -204,6 +206,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
       } catch (err) {
         const error = errorFromNetwork(err, baseUrl, what, timeoutMs, safe);
         debug(`${method} ${shown} -> ${error.kind} ${clock.now() - started}ms`);
+        options.onCall?.({ method, status: error.kind, ms: clock.now() - started });
         if (retryable && failures < maxRetries && isTransientNetworkError(err)) {
           failures++;
           unanswered = true;
@@ -217,6 +220,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
         throw error;
       }
       debug(`${method} ${shown} ${status} ${clock.now() - started}ms`);
+      options.onCall?.({ method, status, ms: clock.now() - started });
       // A delete answers 204 with no body [sure]; whatever a 2xx carries, it is done.
       if (status >= 200 && status < 300) return method === 'DELETE' ? (undefined as T) : parseOk<T>(status, text, what);
       // A try that got no answer deleted it after all: gone is what we wanted.

@@ -74,7 +74,7 @@ export interface HeldMessage {
   verify?: boolean;
 }
 
-export type CatchUpReason = 'activity' | 'timer' | 'expiry' | 'signoff' | 'manual';
+export type CatchUpReason = 'activity' | 'timer' | 'expiry' | 'signoff' | 'manual' | 'restart';
 export type TimerKind = 'expiry' | 'catchUp' | 'release';
 
 export interface OpenSession {
@@ -166,6 +166,8 @@ export type MachineInput =
   | { kind: 'messageRead'; gen: number; messageId: number; message?: HelpdeskMessage; error?: string }
   /** The catch-up timer fired. */
   | { kind: 'catchUpDue' }
+  /** Look for missed agent messages now (asked by the operator, or after a restart). */
+  | { kind: 'catchUpRequested'; reason: CatchUpReason }
   /** The reorder window closed. */
   | { kind: 'release' };
 
@@ -200,6 +202,13 @@ export function agentMessageToUser(text: string): UserOutput {
 export function handoffText(user: UserMeta): string {
   const who = typeof user.name === 'string' && user.name.trim() ? user.name.trim() : 'The user';
   return `${who} asked to talk to an agent.`;
+}
+
+/** The ticket of session `gen`, open or ended last. */
+export function ticketOf(state: ConversationState | undefined, gen: number): number | undefined {
+  if (state?.session?.gen === gen) return state.session.ticketId;
+  if (state?.last?.gen === gen) return state.last.ticketId;
+  return undefined;
 }
 
 /** Whether session `gen` is the one open now. */
@@ -285,6 +294,13 @@ function apply(
       const every = Math.min(config.catchUp.maxEveryMs ?? DEFAULT_CATCH_UP_MAX_MS, 2 * (session.catchUpEvery ?? DEFAULT_CATCH_UP_MS));
       if (now + every < session.deadline) out.push({ type: 'armTimer', at: now + every, timer: 'catchUp' });
       return { state: { ...s, session: { ...session, catchUpEvery: every } } };
+    }
+    case 'catchUpRequested': {
+      const session = s.session;
+      if (s.mode === 'LIVECHAT' && session?.ticketId !== undefined && config.catchUp) {
+        out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: input.reason } });
+      }
+      return { state: s };
     }
     case 'release':
       return { state: s.mode === 'LIVECHAT' && s.session?.held?.length ? release(s, now, config, out) : s };

@@ -1,31 +1,45 @@
-// Keeps the conversations, feeds the pure machine and carries out its decisions: sinks for the
-// user and the bot, timers per conversation (expiry, timed catch-up, reorder window), and a FIFO
-// queue of helpdesk calls per conversation so user messages reach Gorgias in order however slow
-// each call is, with bounded retries that never post a message twice.
+// Keeps the conversations, feeds the pure machine and carries out its decisions. Each input is
+// applied one at a time per conversation and committed to the store (state, timers, the Gorgias
+// calls it queued, what it has for the user and the bot) before anyone is answered; then:
+//   - timers per conversation (expiry, timed catch-up, reorder window), re-armed from the store after a restart;
+//   - a FIFO queue of Gorgias calls per conversation, with bounded retries that never post twice;
+//   - an outbox per conversation: deliveries to the user and the bot, in order, at least once.
+import { randomUUID } from 'node:crypto';
 import { realClock, type Clock, type Timer } from '../clock.js';
 import {
   DEFAULT_CATCH_UP_MS,
   DEFAULT_HISTORY_SIZE,
   initialState,
   isOpen,
+  noteExternalIdFor,
   step,
+  ticketOf,
   type CatchUpReason,
   type ConversationState,
-  type Decision,
   type HelpdeskOp,
   type MachineConfig,
   type MachineInput,
   type StepResult,
   type TimerKind,
 } from './machine.js';
-import { noteExternalIdFor } from './machine.js';
-import { DEFAULT_TIMEOUT_MS } from '../protocol.js';
+import { DEFAULT_TIMEOUT_MS, SESSION_END } from '../protocol.js';
 import { DEFAULT_RETRY, isRetryableError, type RetryPolicy } from './retry.js';
+import {
+  CommitConflict,
+  memoryStore,
+  type Delivery,
+  type Job,
+  type QueuedDelivery,
+  type SessionStore,
+  type StoredConversation,
+  type Timers,
+} from './store.js';
 import type { AgentWebhook, BotInput, EndReason, HelpdeskMessage, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
 
 export type { AgentWebhook, BotInput, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
 export { backoffPolicy, DEFAULT_RETRY, isRetryableError, NO_RETRY, type BackoffOptions, type RetryPolicy } from './retry.js';
 export { DEFAULT_CATCH_UP_MS } from './machine.js';
+export type { Delivery, QueuedDelivery, SessionStore } from './store.js';
 
 /**
  * Gorgias, narrowed to what the engine needs. `retry` is true when an earlier try of the same
@@ -77,17 +91,31 @@ export interface ReportEntry {
 }
 
 export interface BridgeSinks {
-  toUser(conversationId: string, out: UserOutput): void;
-  toBot(conversationId: string, input: BotInput): void;
+  toUser?(conversationId: string, out: UserOutput): void;
+  toBot?(conversationId: string, input: BotInput): void;
   /** Ignored, duplicate, unknown, late webhooks; helpdesk errors; dropped calls. */
   report?(entry: ReportEntry): void;
   trace?(entry: TraceEntry): void;
 }
 
+/** Carries one delivery to the user or the bot. Resolves once it was taken; throws to be retried later. */
+export type Deliver = (delivery: QueuedDelivery) => Promise<void> | void;
+
 export interface SessionManagerOptions {
   clock?: Clock;
   helpdesk: HelpdeskPort;
-  sinks: BridgeSinks;
+  /** Where deliveries go when no `deliver` is given (`toUser`, `toBot`), and reports and traces. */
+  sinks?: BridgeSinks;
+  /** Where state lives. Default: in memory (lost with the process). */
+  store?: SessionStore;
+  /** How deliveries leave the outbox (e.g. an HTTP POST). Default: the `toUser` and `toBot` sinks. */
+  deliver?: Deliver;
+  /**
+   * The caller hands the user's words to its bot itself while no session is open (`livechat
+   * serve`): those come back as `routed: 'bot'` and are not delivered. Lifecycle events for the bot
+   * (END, EXPIRED, FAILED) are still delivered.
+   */
+  botRoutedToCaller?: boolean;
   timeoutMs?: number;
   historySize?: number;
   /** Bounded retries of failed helpdesk calls. Default `DEFAULT_RETRY`: 5 tries, 1-2-4-8 s apart. */
@@ -109,36 +137,119 @@ export interface SessionManagerOptions {
   catchUpOnUserMessage?: boolean;
   /** Catch up right before a session expires; a message found then is shown and the session goes on. Default true. */
   catchUpBeforeExpiry?: boolean;
+  /** Catch up every open session when the manager starts (after a restart). Default true. */
+  catchUpOnStart?: boolean;
   /**
    * Hold each agent webhook this long and show what arrived meanwhile in message-id order, so
    * webhooks reordered within the window reach the user in send order. Default 0: on arrival.
    */
   reorderWindowMs?: number;
+  /** Failed deliveries are retried after 1, 2, 4... s, at most this far apart. Default 5 minutes. */
+  deliveryRetryMaxMs?: number;
+  /** Conversations kept in memory at most (the store holds the rest). Default 10,000. */
+  cacheSize?: number;
+  /** Forget conversations with no session and no activity for this long; checked hourly. Default: never. */
+  retentionMs?: number;
+  /** Delivery ids. Default: random UUIDs. */
+  newId?: () => string;
+}
+
+export type Routed = 'bot' | 'livechat';
+
+export interface Submitted {
+  /** `bot`: the caller gives the input to its bot as usual; `livechat`: the bridge took it. */
+  routed: Routed;
+  mode: 'BOT' | 'LIVECHAT';
+  /** For agent webhooks. */
+  outcome?: WebhookOutcome;
+}
+
+/** What a channel can hand the bridge. */
+export type ChannelInput =
+  { kind: 'userText'; text: string; user?: UserMeta } | { kind: 'userPayload'; payload: string; user?: UserMeta } | { kind: 'botText'; text: string };
+
+export interface ManagerStats {
+  cached: number;
+  timers: number;
+  jobs: number;
+  deliveries: number;
 }
 
 export interface SessionManager {
-  userMessage(conversationId: string, text: string, user?: UserMeta): Promise<void>;
-  userPayload(conversationId: string, payload: string, user?: UserMeta): Promise<void>;
+  /** Resume after a restart: re-arm stored timers, resume queued calls and deliveries, catch up open sessions. */
+  start(): Promise<void>;
+  /** Record one channel input; resolves once it is committed (its Gorgias calls and deliveries follow). */
+  submit(conversationId: string, input: ChannelInput): Promise<Submitted>;
+  /** Like `submit`, and also waits for the Gorgias calls it queued. */
+  userMessage(conversationId: string, text: string, user?: UserMeta): Promise<Submitted>;
+  userPayload(conversationId: string, payload: string, user?: UserMeta): Promise<Submitted>;
   /** Record what the bot said, for the hand-off history. */
-  botSaid(conversationId: string, text: string): void;
-  /** Resolves once the event is recorded and delivered to the user's sink; it makes no helpdesk call. */
+  botSaid(conversationId: string, text: string): Promise<void>;
+  /** Resolves once the event is committed; it makes no helpdesk call (unless it must read the message back, after). */
   agentWebhook(event: AgentWebhook): Promise<WebhookOutcome>;
-  /** List the open ticket's messages since the last agent message delivered, and deliver what was missed. */
+  /** List the open ticket's messages since the last one accounted for, and deliver what was missed. */
   catchUp(conversationId: string): Promise<void>;
+  /** The stored state. */
+  read(conversationId: string): Promise<ConversationState | undefined>;
+  /** From memory only (tests, the simulator): the state if it is cached or the store can tell at once. */
   state(conversationId: string): 'BOT' | 'LIVECHAT';
-  /** The machine state, read-only (tests, the simulator's checks). */
   conversation(conversationId: string): ConversationState | undefined;
-  /** Resolves when no helpdesk call is in flight or queued. */
+  /** The stored timers of a conversation, from memory (tests, GET /v1/conversations). */
+  timersOf(conversationId: string): Timers | undefined;
+  stats(): ManagerStats;
+  /** Resolves when nothing is being applied, called or delivered (deliveries waiting to retry excepted). */
   idle(): Promise<void>;
-  /** Cancel every timer; later timer callbacks do nothing. */
+  /** Cancel every timer and stop; later timer callbacks and retries do nothing. */
   close(): void;
+}
+
+const DEFAULT_CACHE_SIZE = 10_000;
+const DEFAULT_DELIVERY_RETRY_MAX_MS = 5 * 60_000;
+const SWEEP_EVERY_MS = 60 * 60_000;
+/** A commit that keeps losing to other writers gives up after this many tries. */
+const MAX_CONFLICTS = 8;
+/** After a store error, a timer input is tried again this much later. */
+const STORE_RETRY_MS = 1000;
+
+type CatchUpOp = Extract<HelpdeskOp, { kind: 'catchUp' }>;
+
+interface JobQueue {
+  jobs: Job[];
+  running: boolean;
+  /** Jobs found in the store at start: an earlier process may have made their call already. */
+  recovered: Set<number>;
+}
+
+interface Outbox {
+  items: QueuedDelivery[];
+  running: boolean;
+  timer?: Timer;
+}
+
+interface ApplyOptions {
+  create?: boolean;
+  now?: number;
+  doneJob?: number;
+  /** The timer that fired (cleared unless the machine arms it again). */
+  fired?: { kind: TimerKind; at: number };
+}
+
+interface Applied {
+  result: StepResult;
+  routed: Routed;
+  jobs: Job[];
 }
 
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
   const clock = options.clock ?? realClock;
   const retryClock = options.retryClock ?? clock;
-  const { helpdesk, sinks } = options;
+  const { helpdesk } = options;
+  const sinks = options.sinks ?? {};
+  const store = options.store ?? memoryStore();
   const retry = options.retry ?? DEFAULT_RETRY;
+  const newId = options.newId ?? randomUUID;
+  const cacheSize = Math.max(1, options.cacheSize ?? DEFAULT_CACHE_SIZE);
+  const deliveryRetryMaxMs = options.deliveryRetryMaxMs ?? DEFAULT_DELIVERY_RETRY_MAX_MS;
   const config: MachineConfig = {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     historySize: options.historySize ?? DEFAULT_HISTORY_SIZE,
@@ -153,18 +264,26 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         }
       : undefined,
   };
-  const conversations = new Map<string, ConversationState>();
-  /** `${conversation}\u0000${kind}` -> timer. */
+  const deliver: Deliver =
+    options.deliver ??
+    ((d) => {
+      if (d.user) safely(() => sinks.toUser?.(d.conversationId, d.user!), d.conversationId);
+      if (d.bot) safely(() => sinks.toBot?.(d.conversationId, d.bot!), d.conversationId);
+    });
+
+  /** Recently used conversations, oldest first (a Map keeps insertion order). */
+  const cache = new Map<string, StoredConversation>();
+  /** `${conversation}\u0000${kind}` -> armed timer. */
   const timers = new Map<string, Timer>();
-  const queues = new Map<string, Promise<void>>();
-  /** A catch-up queued and not started yet, per conversation: another request joins it. */
-  const queuedCatchUps = new Map<string, Extract<HelpdeskOp, { kind: 'catchUp' }>>();
-  /** `${conversation}#${gen}` -> ticket, so a queued call finds its ticket even after the session moved on. */
-  const tickets = new Map<string, number>();
-  /** ticket -> conversation, for webhooks that carry no external_id. */
-  const byTicket = new Map<number, string>();
-  let pending = 0;
+  /** Per conversation: the tail of the inputs being applied, one at a time. */
+  const mailboxes = new Map<string, Promise<unknown>>();
+  const jobQueues = new Map<string, JobQueue>();
+  const jobWaiters = new Map<number, Array<() => void>>();
+  const outboxes = new Map<string, Outbox>();
+  let busy = 0;
+  let idleWaiters: Array<() => void> = [];
   let closed = false;
+  let sweepTimer: Timer | undefined;
 
   const report = (entry: ReportEntry) => safely(() => sinks.report?.(entry));
   const trace = (entry: TraceEntry) => safely(() => sinks.trace?.(entry));
@@ -181,83 +300,258 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   }
 
-  /** One input through the machine; decisions applied in order. Returns the helpdesk calls it queued. */
-  function run(id: string, input: MachineInput, create: boolean): { result: StepResult; calls: Promise<void>[] } {
-    const before = conversations.get(id) ?? (create ? initialState(id) : undefined);
-    const result = step(before, input, clock.now(), config);
-    if (result.state) conversations.set(id, result.state);
-    const calls: Promise<void>[] = [];
-    for (const d of result.decisions) applyDecision(id, d, calls);
-    return { result, calls };
+  /** Counts work in progress, for `idle()`. */
+  function track<T>(work: Promise<T>): Promise<T> {
+    busy++;
+    return work.finally(() => {
+      if (--busy > 0) return;
+      const waiting = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiting) w();
+    });
   }
 
-  function applyDecision(id: string, d: Decision, calls: Promise<void>[]): void {
-    switch (d.type) {
-      case 'toUser':
-        return safely(() => sinks.toUser(id, d.out), id);
-      case 'toBot':
-        return safely(() => sinks.toBot(id, d.input), id);
-      case 'report':
-        return report({ conversationId: id, kind: d.kind, detail: d.detail });
-      case 'armTimer': {
-        const kind: TimerKind = d.timer ?? 'expiry';
-        const key = timerKey(id, kind);
-        timers.get(key)?.cancel();
-        if (closed) return;
-        const input: MachineInput = kind === 'expiry' ? { kind: 'expire' } : kind === 'catchUp' ? { kind: 'catchUpDue' } : { kind: 'release' };
-        timers.set(
-          key,
-          clock.setTimer(d.at - clock.now(), () => {
-            timers.delete(key);
-            if (!closed) run(id, input, false);
-          }),
-        );
-        return;
-      }
-      case 'cancelTimer':
-        for (const kind of TIMER_KINDS) {
-          timers.get(timerKey(id, kind))?.cancel();
-          timers.delete(timerKey(id, kind));
+  /** Run `fn` after every earlier input of this conversation. */
+  function serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = mailboxes.get(id) ?? Promise.resolve();
+    const next = previous.then(fn);
+    const tail = next.catch(() => undefined);
+    mailboxes.set(id, tail);
+    void tail.then(() => {
+      if (mailboxes.get(id) === tail) mailboxes.delete(id);
+    });
+    return track(next);
+  }
+
+  function remember(id: string, row: StoredConversation | undefined): void {
+    cache.delete(id);
+    if (!row) return;
+    cache.set(id, row);
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+  }
+
+  async function load(id: string): Promise<StoredConversation | undefined> {
+    const hit = cache.get(id);
+    if (hit) {
+      remember(id, hit);
+      return hit;
+    }
+    const row = await store.load(id);
+    remember(id, row);
+    return row;
+  }
+
+  function peek(id: string): StoredConversation | undefined {
+    return cache.get(id) ?? store.peek?.(id);
+  }
+
+  /** Whether a toBot decision is the caller's to pass to its bot (serve), rather than a delivery. */
+  const passesThrough = (input: BotInput) => input.kind === 'message' || (input.kind === 'payload' && input.payload !== SESSION_END);
+
+  /** One input through the machine, committed with everything it decided; then timers, calls and deliveries go. */
+  async function apply(id: string, input: MachineInput | undefined, opts: ApplyOptions): Promise<Applied> {
+    for (let tries = 1; ; tries++) {
+      const before = await load(id);
+      const base = before?.state ?? (opts.create ? initialState(id) : undefined);
+      const now = opts.now ?? clock.now();
+      const result: StepResult = input ? step(base, input, now, config) : { state: base, decisions: [] };
+      const oldTimers: Timers = { ...before?.timers };
+      const timersNow: Timers = { ...oldTimers };
+      if (opts.fired && timersNow[opts.fired.kind] === opts.fired.at) delete timersNow[opts.fired.kind];
+      const ops: HelpdeskOp[] = [];
+      const deliveries: Delivery[] = [];
+      let routed: Routed = 'livechat';
+      let updateJob: { seq: number; op: HelpdeskOp } | undefined;
+      for (const d of result.decisions) {
+        switch (d.type) {
+          case 'toUser':
+            deliveries.push({ id: newId(), conversationId: id, createdAt: now, user: d.out });
+            break;
+          case 'toBot':
+            if (passesThrough(d.input)) routed = 'bot';
+            if (!options.botRoutedToCaller || !passesThrough(d.input))
+              deliveries.push({ id: newId(), conversationId: id, createdAt: now, bot: d.input });
+            break;
+          case 'armTimer':
+            timersNow[d.timer ?? 'expiry'] = d.at;
+            break;
+          case 'cancelTimer':
+            for (const k of Object.keys(timersNow) as TimerKind[]) delete timersNow[k];
+            break;
+          case 'helpdesk': {
+            const op = d.op;
+            if (op.kind === 'catchUp') {
+              // One listing covers every request made before it starts; an expiry check must get its answer.
+              const inCommit = ops.find((o): o is CatchUpOp => o.kind === 'catchUp' && o.gen === op.gen);
+              if (inCommit) {
+                if (op.reason === 'expiry') inCommit.reason = 'expiry';
+                break;
+              }
+              const queued = queuedCatchUp(id, op.gen);
+              if (queued?.op.kind === 'catchUp') {
+                if (op.reason === 'expiry' && queued.op.reason !== 'expiry') updateJob = { seq: queued.seq, op: { ...queued.op, reason: 'expiry' } };
+                break;
+              }
+            }
+            ops.push({ ...op });
+            break;
+          }
+          case 'report':
+            break;
         }
-        return;
-      case 'helpdesk':
-        calls.push(enqueue(id, d.op));
-        return;
+      }
+      const ticketOpened = input?.kind === 'ticketOpened' ? input.ticketId : undefined;
+      const changed =
+        (result.state !== base && result.state !== undefined) ||
+        !sameTimers(oldTimers, timersNow) ||
+        ops.length > 0 ||
+        deliveries.length > 0 ||
+        opts.doneJob !== undefined ||
+        updateJob !== undefined;
+      if (!changed || !result.state) {
+        reportAll(id, result);
+        return { result, routed, jobs: [] };
+      }
+      let committed;
+      try {
+        committed = await store.commit({
+          conversationId: id,
+          expectVersion: before?.version ?? 0,
+          state: result.state,
+          timers: timersNow,
+          at: now,
+          jobs: ops,
+          doneJob: opts.doneJob,
+          updateJob,
+          deliveries,
+          linkTicket: ticketOpened,
+        });
+      } catch (err) {
+        if (err instanceof CommitConflict && tries < MAX_CONFLICTS) {
+          cache.delete(id);
+          continue;
+        }
+        throw err;
+      }
+      remember(id, { state: result.state, version: committed.version, timers: timersNow });
+      if (updateJob) {
+        const job = jobQueues.get(id)?.jobs.find((j) => j.seq === updateJob.seq);
+        if (job) job.op = updateJob.op;
+      }
+      reportAll(id, result);
+      rearm(id, oldTimers, timersNow, opts.fired);
+      if (committed.jobs.length) queueJobs(id, committed.jobs, false);
+      if (committed.deliveries.length) queueDeliveries(committed.deliveries);
+      return { result, routed, jobs: committed.jobs };
     }
   }
 
-  /** Per-conversation FIFO: each call starts when the previous one for that conversation settled. */
-  function enqueue(id: string, op: HelpdeskOp): Promise<void> {
-    if (op.kind === 'catchUp') {
-      // One listing covers every request made before it starts; an expiry check must get its answer.
-      const waiting = queuedCatchUps.get(id);
-      if (waiting && waiting.gen === op.gen) {
-        if (op.reason === 'expiry') waiting.reason = 'expiry';
-        return queues.get(id) ?? Promise.resolve();
-      }
-      op = { ...op };
-      queuedCatchUps.set(id, op);
+  /** A catch-up of session `gen` queued and not started yet. */
+  function queuedCatchUp(id: string, gen: number): Job | undefined {
+    const q = jobQueues.get(id);
+    if (!q) return undefined;
+    return q.jobs.find((j, i) => (i > 0 || !q.running) && j.op.kind === 'catchUp' && j.op.gen === gen);
+  }
+
+  function reportAll(id: string, result: StepResult): void {
+    for (const d of result.decisions) if (d.type === 'report') report({ conversationId: id, kind: d.kind, detail: d.detail });
+  }
+
+  // ---- timers ---------------------------------------------------------------------------------
+
+  function rearm(id: string, before: Timers, after: Timers, fired?: ApplyOptions['fired']): void {
+    for (const kind of TIMER_KINDS) {
+      const was = fired?.kind === kind ? undefined : before[kind];
+      if (after[kind] === was && (after[kind] === undefined || timers.has(timerKey(id, kind)))) continue;
+      arm(id, kind, after[kind]);
     }
-    pending++;
-    const previous = queues.get(id) ?? Promise.resolve();
-    const next: Promise<void> = previous
-      .then(() => execute(id, op))
-      .catch((err) => report({ conversationId: id, kind: 'error', detail: `helpdesk ${op.kind}: ${messageOf(err)}` }))
-      .finally(() => {
-        pending--;
-        if (queues.get(id) === next) queues.delete(id);
-      });
-    queues.set(id, next);
-    return next;
+  }
+
+  function arm(id: string, kind: TimerKind, at: number | undefined): void {
+    const key = timerKey(id, kind);
+    timers.get(key)?.cancel();
+    timers.delete(key);
+    if (at === undefined || closed) return;
+    timers.set(
+      key,
+      clock.setTimer(at - clock.now(), () => {
+        timers.delete(key);
+        if (!closed) fire(id, kind, at);
+      }),
+    );
+  }
+
+  function fire(id: string, kind: TimerKind, at: number): void {
+    const input: MachineInput = kind === 'expiry' ? { kind: 'expire' } : kind === 'catchUp' ? { kind: 'catchUpDue' } : { kind: 'release' };
+    // The timer's own instant is "now": a timer that fires late gives the result a punctual one would.
+    serial(id, () => apply(id, input, { now: at, fired: { kind, at } })).catch((err) => {
+      report({ conversationId: id, kind: 'error', detail: `${kind} timer: ${messageOf(err)}; trying again` });
+      if (!closed)
+        timers.set(
+          timerKey(id, kind),
+          clock.setTimer(STORE_RETRY_MS, () => fire(id, kind, at)),
+        );
+    });
+  }
+
+  // ---- Gorgias calls --------------------------------------------------------------------------
+
+  function queueJobs(id: string, jobs: Job[], recovered: boolean): void {
+    let q = jobQueues.get(id);
+    if (!q) jobQueues.set(id, (q = { jobs: [], running: false, recovered: new Set() }));
+    for (const j of jobs) {
+      q.jobs.push(j);
+      if (recovered) q.recovered.add(j.seq);
+    }
+    if (!q.running) void track(runJobs(id, q));
+  }
+
+  async function runJobs(id: string, q: JobQueue): Promise<void> {
+    q.running = true;
+    try {
+      while (q.jobs.length && !closed) {
+        const job = q.jobs[0];
+        const resultInput = await execute(id, job, q.recovered.has(job.seq));
+        for (let n = 1; !closed; n++) {
+          try {
+            await serial(id, () => apply(id, resultInput, { doneJob: job.seq }));
+            break;
+          } catch (err) {
+            report({ conversationId: id, kind: 'error', detail: `could not record the result of ${job.op.kind}: ${messageOf(err)}` });
+            await retryClock.sleep(Math.min(30_000, STORE_RETRY_MS * 2 ** (n - 1)));
+          }
+        }
+        q.jobs.shift();
+        q.recovered.delete(job.seq);
+        for (const w of jobWaiters.get(job.seq) ?? []) w();
+        jobWaiters.delete(job.seq);
+      }
+    } finally {
+      q.running = false;
+      if (!q.jobs.length && jobQueues.get(id) === q) jobQueues.delete(id);
+    }
+  }
+
+  function jobDone(seq: number): Promise<void> {
+    if (![...jobQueues.values()].some((q) => q.jobs.some((j) => j.seq === seq))) return Promise.resolve();
+    return new Promise((resolve) => jobWaiters.set(seq, [...(jobWaiters.get(seq) ?? []), resolve]));
   }
 
   /** `fn` with bounded retries; `retry` tells it that an earlier try may have taken effect. */
-  async function attempt<T>(id: string, call: HelpdeskCall, ticketId: number | undefined, fn: (retry: boolean) => Promise<T>): Promise<T> {
+  async function attempt<T>(
+    id: string,
+    call: HelpdeskCall,
+    ticketId: number | undefined,
+    first: boolean,
+    fn: (retry: boolean) => Promise<T>,
+  ): Promise<T> {
+    const started = retryClock.now();
     for (let n = 1; ; n++) {
       try {
-        return await fn(n > 1);
+        return await fn(!first || n > 1);
       } catch (err) {
-        const again = n < retry.attempts && (retry.retryable ?? isRetryableError)(err);
+        const late = retry.maxElapsedMs !== undefined && retryClock.now() - started + retry.delayMs(n) > retry.maxElapsedMs;
+        const again = n < retry.attempts && !closed && !late && (retry.retryable ?? isRetryableError)(err);
         trace({ conversationId: id, call, phase: again ? 'retry' : 'error', ticketId, detail: messageOf(err) });
         if (!again) throw err;
         await retryClock.sleep(retry.delayMs(n));
@@ -265,92 +559,89 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   }
 
-  async function execute(id: string, op: HelpdeskOp): Promise<void> {
-    const key = `${id}#${op.gen}`;
-    const ticketId = tickets.get(key);
-    const fail = (err: unknown) => run(id, { kind: 'helpdeskFailed', gen: op.gen, op: op.kind, error: messageOf(err) }, false);
+  /** Make one queued call; returns what the machine must hear of it. */
+  async function execute(id: string, job: Job, recovered: boolean): Promise<MachineInput | undefined> {
+    const op = job.op;
+    const state = (await load(id))?.state;
+    const ticketId = ticketOf(state, op.gen);
+    const first = !recovered;
+    const failed = (err: unknown): MachineInput => ({ kind: 'helpdeskFailed', gen: op.gen, op: op.kind, error: messageOf(err) });
     switch (op.kind) {
       case 'open': {
-        if (!isOpen(conversations.get(id), op.gen)) {
+        if (!isOpen(state, op.gen)) {
           report({ conversationId: id, kind: 'dropped', detail: 'the session ended before its ticket was opened: no ticket opened' });
-          return;
+          return undefined;
         }
         trace({ conversationId: id, call: 'openTicket', phase: 'request', text: op.text, detail: `open ticket (external_id ${id})` });
         try {
-          const res = await attempt(id, 'openTicket', undefined, (retry) =>
+          const res = await attempt(id, 'openTicket', undefined, first, (retry) =>
             helpdesk.openTicket({ conversationId: id, user: op.user, text: op.text, history: op.history, retry }),
           );
-          tickets.set(key, res.ticketId);
-          byTicket.set(res.ticketId, id);
           trace({ conversationId: id, call: 'openTicket', phase: 'response', ticketId: res.ticketId, detail: `ticket ${res.ticketId}` });
-          run(id, { kind: 'ticketOpened', gen: op.gen, ticketId: res.ticketId, messageId: res.messageId }, false);
+          return { kind: 'ticketOpened', gen: op.gen, ticketId: res.ticketId, messageId: res.messageId };
         } catch (err) {
-          fail(err);
+          return failed(err);
         }
-        return;
       }
       case 'post': {
         // Posted even if the user ended the session meanwhile: it was written while it was open.
         if (ticketId === undefined) {
           report({ conversationId: id, kind: 'dropped', detail: 'no ticket for this session: user message not posted' });
-          return;
+          return undefined;
         }
         // After a failed session the user was told and is back with the bot: what they typed for the
         // agent meanwhile is not posted to a session that no longer exists.
-        const last = conversations.get(id)?.last;
-        if (last?.gen === op.gen && last.endedBy === 'failed') {
+        if (state?.last?.gen === op.gen && state.last.endedBy === 'failed') {
           report({ conversationId: id, kind: 'dropped', detail: `the session failed: user message not posted (${op.externalId})` });
-          return;
+          return undefined;
         }
         trace({ conversationId: id, call: 'postUserMessage', phase: 'request', ticketId, text: op.text, detail: `post to ticket ${ticketId}` });
         const input = { ticketId, conversationId: id, user: op.user, text: op.text, externalId: op.externalId };
         try {
-          const res = await attempt(id, 'postUserMessage', ticketId, (retry) => helpdesk.postUserMessage({ ...input, retry }));
+          const res = await attempt(id, 'postUserMessage', ticketId, first, (retry) => helpdesk.postUserMessage({ ...input, retry }));
           const detail = res.found ? `${op.externalId} was stored after all: message ${res.messageId}, not posted again` : `message ${res.messageId}`;
           trace({ conversationId: id, call: 'postUserMessage', phase: 'response', ticketId, detail });
+          return undefined;
         } catch (err) {
-          fail(err);
+          return failed(err);
         }
-        return;
       }
       case 'end': {
         if (ticketId === undefined) {
           report({ conversationId: id, kind: 'dropped', detail: `session ${op.reason} before any ticket existed: nothing to close` });
-          return;
+          return undefined;
         }
         trace({ conversationId: id, call: 'endSession', phase: 'request', ticketId, detail: `note (${op.reason}) and close ticket ${ticketId}` });
         try {
           const noteExternalId = noteExternalIdFor(id, op.gen, op.reason);
-          await attempt(id, 'endSession', ticketId, (retry) =>
+          await attempt(id, 'endSession', ticketId, first, (retry) =>
             helpdesk.endSession({ ticketId, conversationId: id, reason: op.reason, noteExternalId, retry }),
           );
           trace({ conversationId: id, call: 'endSession', phase: 'response', ticketId, detail: `ticket ${ticketId} closed` });
+          return undefined;
         } catch (err) {
-          fail(err);
-        } finally {
-          tickets.delete(key);
+          return failed(err);
         }
-        return;
       }
       case 'read': {
         const tid = op.ticketId ?? ticketId;
-        const read = (result: { message?: HelpdeskMessage; error?: string }) =>
-          run(id, { kind: 'messageRead', gen: op.gen, messageId: op.messageId, ...result }, false);
-        if (!helpdesk.getMessage || tid === undefined) return void read({ error: 'no ticket to read it from' });
+        const read = (result: { message?: HelpdeskMessage; error?: string }): MachineInput => ({
+          kind: 'messageRead',
+          gen: op.gen,
+          messageId: op.messageId,
+          ...result,
+        });
+        if (!helpdesk.getMessage || tid === undefined) return read({ error: 'no ticket to read it from' });
         trace({ conversationId: id, call: 'getMessage', phase: 'request', ticketId: tid, detail: `read message ${op.messageId} back` });
         try {
-          const message = await attempt(id, 'getMessage', tid, () => helpdesk.getMessage!(tid, op.messageId));
-          read({ message });
+          return read({ message: await attempt(id, 'getMessage', tid, true, () => helpdesk.getMessage!(tid, op.messageId)) });
         } catch (err) {
-          read({ error: messageOf(err) });
+          return read({ error: messageOf(err) });
         }
-        return;
       }
       case 'catchUp': {
-        if (queuedCatchUps.get(id) === op) queuedCatchUps.delete(id);
-        const state = conversations.get(id);
         const reason: CatchUpReason = op.reason;
-        if (!helpdesk.listMessagesSince || ticketId === undefined || !isOpen(state, op.gen)) return;
+        if (!helpdesk.listMessagesSince || ticketId === undefined || !isOpen(state, op.gen)) return undefined;
         const after = state?.session?.caughtUpTo;
         trace({
           conversationId: id,
@@ -360,49 +651,167 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           detail: `catch-up (${reason}): messages after ${after ?? 'the start'}`,
         });
         try {
-          const messages = await attempt(id, 'listMessagesSince', ticketId, () => helpdesk.listMessagesSince!(ticketId, after));
+          const messages = await attempt(id, 'listMessagesSince', ticketId, true, () => helpdesk.listMessagesSince!(ticketId, after));
           trace({ conversationId: id, call: 'listMessagesSince', phase: 'response', ticketId, detail: `${messages.length} message(s)` });
-          run(id, { kind: 'agentBacklog', gen: op.gen, messages, reason }, false);
+          return { kind: 'agentBacklog', gen: op.gen, messages, reason };
         } catch (err) {
-          run(id, { kind: 'catchUpFailed', gen: op.gen, reason, error: messageOf(err) }, false);
+          return { kind: 'catchUpFailed', gen: op.gen, reason, error: messageOf(err) };
         }
-        return;
       }
     }
   }
 
+  // ---- the outbox -----------------------------------------------------------------------------
+
+  function queueDeliveries(list: QueuedDelivery[]): void {
+    for (const d of list) {
+      let box = outboxes.get(d.conversationId);
+      if (!box) outboxes.set(d.conversationId, (box = { items: [], running: false }));
+      box.items.push(d);
+    }
+    for (const id of new Set(list.map((d) => d.conversationId))) kick(id);
+  }
+
+  function kick(id: string): void {
+    const box = outboxes.get(id);
+    if (!box || box.running || box.timer || closed) return;
+    void track(runOutbox(id, box));
+  }
+
+  /** Deliver in order; a failed delivery waits (backing off) and holds the ones after it. */
+  async function runOutbox(id: string, box: Outbox): Promise<void> {
+    box.running = true;
+    try {
+      while (box.items.length && !closed) {
+        const d = box.items[0];
+        const wait = d.nextAt - clock.now();
+        if (wait > 0) {
+          box.timer = clock.setTimer(wait, () => {
+            box.timer = undefined;
+            kick(id);
+          });
+          return;
+        }
+        try {
+          await deliver(d);
+        } catch (err) {
+          d.attempts++;
+          d.nextAt = clock.now() + Math.min(deliveryRetryMaxMs, 1000 * 2 ** (d.attempts - 1));
+          report({ conversationId: id, kind: 'error', detail: `delivery ${d.id} failed (try ${d.attempts}): ${messageOf(err)}; retrying` });
+          await store.deferDelivery(d.seq, d.attempts, d.nextAt);
+          continue;
+        }
+        await store.delivered(d.seq);
+        box.items.shift();
+      }
+    } catch (err) {
+      // The store failed: the delivery stays queued and is tried again.
+      report({ conversationId: id, kind: 'error', detail: `outbox: ${messageOf(err)}` });
+      if (!closed && !box.timer) {
+        box.timer = clock.setTimer(STORE_RETRY_MS, () => {
+          box.timer = undefined;
+          kick(id);
+        });
+      }
+    } finally {
+      box.running = false;
+      if (!box.items.length && !box.timer && outboxes.get(id) === box) outboxes.delete(id);
+    }
+  }
+
+  // ---- the API --------------------------------------------------------------------------------
+
+  async function submit(id: string, input: ChannelInput): Promise<Submitted & { jobs: Job[] }> {
+    const applied = await serial(id, () => apply(id, input, { create: true }));
+    return { routed: applied.routed, mode: applied.result.state?.mode ?? 'BOT', jobs: applied.jobs };
+  }
+
+  async function submitAndWait(id: string, input: ChannelInput): Promise<Submitted> {
+    const { jobs, ...submitted } = await submit(id, input);
+    await Promise.all(jobs.map((j) => jobDone(j.seq)));
+    return submitted;
+  }
+
+  function sweep(): void {
+    if (closed || options.retentionMs === undefined) return;
+    const before = clock.now() - options.retentionMs;
+    void track(
+      store.forget(before).then(
+        (n) => {
+          if (n > 0) report({ kind: 'forgotten', detail: `${n} idle conversation(s) forgotten` });
+          for (const [id, row] of cache) if (row.state.mode === 'BOT' && Object.keys(row.timers).length === 0) cache.delete(id);
+        },
+        (err) => report({ kind: 'error', detail: `forgetting idle conversations failed: ${messageOf(err)}` }),
+      ),
+    );
+    sweepTimer = clock.setTimer(SWEEP_EVERY_MS, sweep);
+  }
+
   return {
-    async userMessage(conversationId, text, user) {
-      await Promise.all(run(conversationId, { kind: 'userText', text, user }, true).calls);
+    async start() {
+      const recovery = await track(store.recover());
+      for (const { conversationId, timers: t } of recovery.timers) {
+        for (const kind of TIMER_KINDS) if (t[kind] !== undefined) arm(conversationId, kind, t[kind]);
+      }
+      const byConversation = new Map<string, Job[]>();
+      for (const j of [...recovery.jobs].sort((a, b) => a.seq - b.seq))
+        byConversation.set(j.conversationId, [...(byConversation.get(j.conversationId) ?? []), j]);
+      for (const [id, jobs] of byConversation) queueJobs(id, jobs, true);
+      queueDeliveries([...recovery.deliveries].sort((a, b) => a.seq - b.seq));
+      // Agent messages written while the bridge was down reached nobody: look for them.
+      if (options.catchUpOnStart !== false) {
+        for (const { conversationId, timers: t } of recovery.timers) {
+          if (t.expiry !== undefined)
+            void serial(conversationId, () => apply(conversationId, { kind: 'catchUpRequested', reason: 'restart' }, {})).catch((err) =>
+              report({ conversationId, kind: 'error', detail: `catch-up after restart: ${messageOf(err)}` }),
+            );
+        }
+      }
+      if (options.retentionMs !== undefined) sweepTimer = clock.setTimer(SWEEP_EVERY_MS, sweep);
     },
-    async userPayload(conversationId, payload, user) {
-      await Promise.all(run(conversationId, { kind: 'userPayload', payload, user }, true).calls);
+    submit: async (id, input) => {
+      const { jobs: _jobs, ...submitted } = await submit(id, input);
+      return submitted;
     },
-    botSaid(conversationId, text) {
-      run(conversationId, { kind: 'botText', text }, true);
+    userMessage: (id, text, user) => submitAndWait(id, { kind: 'userText', text, user }),
+    userPayload: (id, payload, user) => submitAndWait(id, { kind: 'userPayload', payload, user }),
+    async botSaid(id, text) {
+      await submit(id, { kind: 'botText', text });
     },
     async agentWebhook(event) {
-      const id = event.conversationId || (event.ticketId !== undefined ? byTicket.get(event.ticketId) : undefined);
+      const id = event.conversationId || (event.ticketId !== undefined ? await store.conversationForTicket(event.ticketId) : undefined);
       if (!id) {
-        const { result } = run('', { kind: 'agentWebhook', event }, false);
+        const result = step(undefined, { kind: 'agentWebhook', event }, clock.now(), config);
+        reportAll('', result);
         return result.outcome ?? 'unknown';
       }
-      return run(id, { kind: 'agentWebhook', event }, false).result.outcome ?? 'unknown';
+      const applied = await serial(id, () => apply(id, { kind: 'agentWebhook', event }, {}));
+      return applied.result.outcome ?? 'unknown';
     },
-    async catchUp(conversationId) {
-      const state = conversations.get(conversationId);
-      if (state?.mode !== 'LIVECHAT' || !state.session) return;
-      await enqueue(conversationId, { kind: 'catchUp', gen: state.session.gen, reason: 'manual' });
+    async catchUp(id) {
+      const applied = await serial(id, () => apply(id, { kind: 'catchUpRequested', reason: 'manual' }, {}));
+      await Promise.all(applied.jobs.map((j) => jobDone(j.seq)));
     },
-    state: (conversationId) => conversations.get(conversationId)?.mode ?? 'BOT',
-    conversation: (conversationId) => conversations.get(conversationId),
-    async idle() {
-      while (pending > 0) await Promise.all([...queues.values()]);
+    read: async (id) => (await serial(id, () => load(id)))?.state,
+    state: (id) => peek(id)?.state.mode ?? 'BOT',
+    conversation: (id) => peek(id)?.state,
+    timersOf: (id) => peek(id)?.timers,
+    stats: () => ({
+      cached: cache.size,
+      timers: timers.size,
+      jobs: [...jobQueues.values()].reduce((n, q) => n + q.jobs.length, 0),
+      deliveries: [...outboxes.values()].reduce((n, b) => n + b.items.length, 0),
+    }),
+    idle() {
+      if (busy === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
     },
     close() {
       closed = true;
       for (const t of timers.values()) t.cancel();
       timers.clear();
+      sweepTimer?.cancel();
+      for (const box of outboxes.values()) box.timer?.cancel();
     },
   };
 }
@@ -411,6 +820,10 @@ const TIMER_KINDS: readonly TimerKind[] = ['expiry', 'catchUp', 'release'];
 
 function timerKey(conversationId: string, kind: TimerKind): string {
   return `${conversationId}\u0000${kind}`;
+}
+
+function sameTimers(a: Timers, b: Timers): boolean {
+  return TIMER_KINDS.every((k) => a[k] === b[k]);
 }
 
 function messageOf(err: unknown): string {

@@ -9,6 +9,8 @@ export interface RetryPolicy {
   delayMs(attempt: number): number;
   /** Default: `isRetryableError`. */
   retryable?(error: unknown): boolean;
+  /** No try starts later than this after the first one (slow failures use the time up sooner). */
+  maxElapsedMs?: number;
 }
 
 export interface BackoffOptions {
@@ -16,6 +18,7 @@ export interface BackoffOptions {
   /** Wait after the first failure; doubled after each next one. */
   baseMs?: number;
   maxMs?: number;
+  maxElapsedMs?: number;
 }
 
 export const DEFAULT_RETRY_ATTEMPTS = 5;
@@ -27,11 +30,16 @@ export function backoffPolicy(options: BackoffOptions = {}): RetryPolicy {
   const attempts = Math.max(1, Math.floor(options.attempts ?? DEFAULT_RETRY_ATTEMPTS));
   const base = Math.max(0, options.baseMs ?? DEFAULT_RETRY_BASE_MS);
   const max = Math.max(base, options.maxMs ?? DEFAULT_RETRY_MAX_MS);
-  return { attempts, delayMs: (attempt) => Math.min(max, base * 2 ** Math.max(0, attempt - 1)), retryable: isRetryableError };
+  return {
+    attempts,
+    delayMs: (attempt) => Math.min(max, base * 2 ** Math.max(0, attempt - 1)),
+    retryable: isRetryableError,
+    maxElapsedMs: options.maxElapsedMs,
+  };
 }
 
-/** 5 tries, waits of 1, 2, 4 and 8 s: Gorgias gets about 15 s to come back. */
-export const DEFAULT_RETRY: RetryPolicy = backoffPolicy();
+/** 5 tries, waits of 1, 2, 4 and 8 s, none started after 15 s: Gorgias gets about 15 s to come back. */
+export const DEFAULT_RETRY: RetryPolicy = backoffPolicy({ maxElapsedMs: 15_000 });
 
 export const NO_RETRY: RetryPolicy = { attempts: 1, delayMs: () => 0 };
 

@@ -1,0 +1,36 @@
+// Remakes docs/images/report.png, the README's picture of `simulate --report`, from the built CLI
+// and Debian's chromium: `npm run docs:images`. Kept small: the top of a default run's report.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromiumMissing, launchChromium } from '../test/browser.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const out = resolve(root, 'docs', 'images', 'report.png');
+const MAX_BYTES = 200 * 1024;
+
+const missing = chromiumMissing();
+if (missing) throw new Error(missing);
+const dir = mkdtempSync(join(tmpdir(), 'livechat-docs-'));
+try {
+  const report = join(dir, 'run.html');
+  execFileSync(process.execPath, [resolve(root, 'bin', 'livechat.js'), 'simulate', '--report', report], {
+    env: { ...process.env, NO_COLOR: '1', LIVECHAT_CONFIG_DIR: join(dir, 'cfg') },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 960, height: 1300 } });
+    await page.goto(pathToFileURL(report).href);
+    await page.screenshot({ path: out });
+  } finally {
+    await browser.close();
+  }
+  const bytes = statSync(out).size;
+  console.log(`${out}: ${Math.round(bytes / 1024)} KiB`);
+  if (bytes > MAX_BYTES) throw new Error(`${out} is over ${MAX_BYTES / 1024} KiB: make the shot smaller`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

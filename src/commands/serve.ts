@@ -1,0 +1,160 @@
+// `livechat serve`: the bridge as a service. Config from flags, then the environment, then the
+// saved config; state in a SQLite file; deliveries POSTed, signed, to the deliver URL.
+import { configFile, dataFile } from '../config/paths.js';
+import { readConfig, updateConfig } from '../config/store.js';
+import { EXIT, LivechatError, missingValue, usageError } from '../errors.js';
+import { connectionOptions, debugWanted } from '../gorgias/connect.js';
+import type { Io } from '../io.js';
+import { maskSecret } from '../mask.js';
+import { realClock } from '../clock.js';
+import { newSecret } from '../secret.js';
+import { untilSignal } from '../signals.js';
+import { WEBHOOK_PATH } from '../server/index.js';
+import { parseNumber } from '../numbers.js';
+
+export interface ServeOptions {
+  port?: string;
+  host?: string;
+  data?: string;
+  deliverUrl?: string;
+  timeout?: string;
+  retention?: string;
+  logFormat?: string;
+  printSecret?: boolean;
+  domain?: string;
+  username?: string;
+  json?: boolean;
+}
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_RETENTION_DAYS = 30;
+
+/** The channel secret (and the webhook token), created once and saved beside the API key (0600). */
+async function ensureSecrets(io: Io): Promise<{ channelSecret: string; webhookToken: string; created: string[] }> {
+  const file = readConfig(io.env);
+  let saved = file;
+  let before = file;
+  if (!file.channelSecret || !file.webhookToken) {
+    // Decided again under the config lock: of two first runs, the second keeps the first one's secrets.
+    ({ before, after: saved } = await updateConfig(
+      (current) => ({
+        channelSecret: current.channelSecret ? undefined : newSecret(),
+        webhookToken: current.webhookToken ? undefined : newSecret(),
+      }),
+      io.env,
+    ));
+  }
+  const created = [...(before.channelSecret ? [] : ['channel secret']), ...(before.webhookToken ? [] : ['webhook token'])];
+  return { channelSecret: saved.channelSecret!, webhookToken: saved.webhookToken!, created };
+}
+
+function deliverUrlOf(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw usageError(`--deliver-url "${raw}" is not a valid URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw usageError('--deliver-url must be http(s)');
+  return u.toString();
+}
+
+export async function serve(opts: ServeOptions, io: Io): Promise<void> {
+  if (opts.printSecret) {
+    const { channelSecret } = await ensureSecrets(io);
+    io.out(channelSecret);
+    return;
+  }
+  const port = parseNumber(opts.port ?? io.env.PORT ?? String(DEFAULT_PORT), '--port', { min: 0, max: 65535, integer: true });
+  const host = opts.host ?? '127.0.0.1';
+  const timeoutMin = parseNumber(opts.timeout ?? '30', '--timeout', { min: 0.05 });
+  const retentionDays = parseNumber(opts.retention ?? String(DEFAULT_RETENTION_DAYS), '--retention', { min: 1 });
+  const format = opts.logFormat ?? (io.stderrIsTTY ? 'pretty' : 'json');
+  if (format !== 'json' && format !== 'pretty') throw usageError(`--log-format must be json or pretty, got "${format}"`);
+  const rawDeliver = opts.deliverUrl ?? io.env.LIVECHAT_DELIVER_URL;
+  if (!rawDeliver) throw missingValue('--deliver-url', 'LIVECHAT_DELIVER_URL');
+  const deliverUrl = deliverUrlOf(rawDeliver);
+  const data = opts.data ?? dataFile(io.env);
+  const gorgias = connectionOptions({ domain: opts.domain, username: opts.username }, io.env, readConfig(io.env));
+  const { channelSecret, webhookToken, created } = await ensureSecrets(io);
+
+  const [{ createBridge }, { openSqliteStore }, { createLogger }, { prometheusMetrics }] = await Promise.all([
+    import('../bridge/index.js'),
+    import('../store/sqlite.js'),
+    import('../server/log.js'),
+    import('../server/metrics.js'),
+  ]);
+  const log = await createLogger({
+    format,
+    level: debugWanted(io) ? 'debug' : 'info',
+    write: (line) => io.err(line),
+    color: io.color && format === 'pretty',
+    now: () => realClock.now(),
+  });
+  const store = openSqliteStore(data);
+  const counts = () => store.count();
+  const metrics = await prometheusMetrics({
+    openSessions: () => counts().open,
+    deliveriesPending: () => counts().deliveries,
+    jobsPending: () => counts().jobs,
+  });
+  // From here on a signal means "stop cleanly", even one that comes while we start.
+  const stopped = untilSignal();
+  let bridge;
+  try {
+    bridge = await createBridge({
+      gorgias,
+      webhookToken,
+      channelSecret,
+      deliverUrl,
+      store,
+      log,
+      metrics,
+      timeoutMs: timeoutMin * 60_000,
+      retentionMs: retentionDays * 24 * 60 * 60_000,
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  let server;
+  try {
+    server = await bridge.listen(port, host);
+  } catch (err) {
+    await bridge.close({ timeoutMs: 0 });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new LivechatError(`port ${port} on ${host} is in use; pass --port (or PORT)`, { kind: 'failure' });
+    throw err;
+  }
+  for (const what of created) log.warn(`created a new ${what} and saved it to ${configFile(io.env)}`);
+  if (created.includes('webhook token')) log.warn('the Gorgias integration must carry the new token: run `livechat webhook install`');
+  const summary = {
+    url: server.url,
+    webhook_url: `${server.url}${WEBHOOK_PATH}`,
+    channel_api: `${server.url}/v1/conversations/{id}`,
+    deliver_url: deliverUrl,
+    data_file: data,
+    channel_secret: maskSecret(channelSecret),
+    secret_in: configFile(io.env),
+    pid: process.pid,
+  };
+  if (opts.json) io.out(JSON.stringify(summary));
+  log.info(`livechat bridge listening on ${server.url}`, { pid: process.pid });
+  log.info(`webhooks: ${summary.webhook_url} (any path outside /v1/, /healthz, /readyz, /metrics)`);
+  log.info(`channel API: ${summary.channel_api} (Authorization: Bearer <channel secret>)`);
+  log.info(`deliveries: POST ${deliverUrl}, signed with the channel secret (X-Livechat-Signature)`);
+  log.info(`data file: ${data}`);
+  log.info(`channel secret: ${summary.channel_secret} in ${summary.secret_in} (\`livechat serve --print-secret\` prints it)`);
+
+  const signal = await stopped;
+  log.info(`${signal}: finishing work in flight (at most 10 s), then stopping`);
+  try {
+    await bridge.close();
+    log.info('stopped');
+  } catch (err) {
+    log.error('shutdown failed', { error: (err as Error).message });
+    process.exitCode = EXIT.failure;
+    return;
+  }
+  process.exitCode = EXIT.ok;
+}

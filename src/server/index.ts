@@ -1,0 +1,184 @@
+// The bridge's HTTP server: the channel API under /v1/, health and metrics, and the Gorgias
+// webhook receiver on every other path (the integration's URL path is the user's choice).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createReceiver, SERVER_MAX_HEADER_SIZE } from '../receiver/index.js';
+import { secretMatcher } from '../secret.js';
+import type { SessionManager } from '../session/manager.js';
+import { ChannelError, channelInput, channelRoute, conversationView, submittedBody } from './channel.js';
+import type { Logger } from './log.js';
+import type { BridgeMetrics } from './metrics.js';
+
+export const CHANNEL_MAX_BODY_BYTES = 64 * 1024;
+/** A client gets this long to send its headers, and its whole request. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 15_000;
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+export const WEBHOOK_PATH = '/gorgias/webhook';
+
+export interface BridgeServerOptions {
+  manager: SessionManager;
+  webhookToken: string;
+  channelSecret: string;
+  /** The store answers and the bridge is not shutting down. */
+  ready(): Promise<boolean>;
+  log: Logger;
+  metrics?: BridgeMetrics;
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  if (body === undefined) {
+    res.writeHead(status, headers).end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}
+
+/** The body, or a ChannelError once it passes `max` bytes. */
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > max) {
+        reject(new ChannelError(413, `body larger than ${max} bytes`));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function createBridgeHandler(options: BridgeServerOptions): RequestHandler {
+  const { manager, log, metrics } = options;
+  const channelAuth = secretMatcher(options.channelSecret);
+  const receiver = createReceiver({
+    token: options.webhookToken,
+    async onEvent(event) {
+      const outcome = await manager.agentWebhook(event);
+      metrics?.webhook(outcome);
+      log.debug('webhook', { conversation: event.conversationId, ticket: event.ticketId, event: event.eventId, message: event.messageId, outcome });
+      return outcome;
+    },
+    onRejected(rej) {
+      metrics?.webhook(`refused_${rej.status}`);
+      log.warn('webhook refused', { status: rej.status, reason: rej.reason });
+    },
+  });
+
+  async function channel(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    let route;
+    try {
+      route = channelRoute(method, path);
+    } catch (err) {
+      if (err instanceof ChannelError) return send(res, err.status, { error: err.message });
+      throw err;
+    }
+    if (!route) return send(res, 404, { error: `no such route: ${method} ${path}` });
+    const name = route.kind === 'read' ? 'conversation' : route.what;
+    const answer = (status: number, body?: unknown) => {
+      metrics?.channelCall(name, status);
+      send(res, status, body);
+    };
+    // The secret is checked before the body is read: a stranger cannot hold a socket with a slow body.
+    const auth = req.headers.authorization;
+    const given = typeof auth === 'string' && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : undefined;
+    if (!channelAuth(given)) {
+      res.setHeader('www-authenticate', 'Bearer realm="livechat"');
+      res.setHeader('connection', 'close');
+      return answer(401, { error: 'missing or wrong channel secret (Authorization: Bearer <secret>)' });
+    }
+    try {
+      if (route.kind === 'read') {
+        const state = await manager.read(route.conversationId);
+        return answer(200, conversationView(route.conversationId, state, manager.timersOf(route.conversationId)));
+      }
+      const input = channelInput(route.what, await readBody(req, CHANNEL_MAX_BODY_BYTES));
+      const submitted = await manager.submit(route.conversationId, input);
+      log.debug('channel', { route: route.what, conversation: route.conversationId, routed: submitted.routed });
+      return route.what === 'bot-turns' ? answer(204) : answer(200, submittedBody(submitted));
+    } catch (err) {
+      if (err instanceof ChannelError) return answer(err.status, { error: err.message });
+      log.error('channel call failed', { route: name, conversation: route.conversationId, error: (err as Error).message });
+      return answer(503, { error: `could not record the input: ${(err as Error).message}` });
+    }
+  }
+
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const run = async () => {
+      if (path === '/healthz') return send(res, 200, { ok: true });
+      if (path === '/readyz') {
+        const ok = await options.ready().catch(() => false);
+        return send(res, ok ? 200 : 503, { ok });
+      }
+      if (path === '/metrics') {
+        if (!metrics) return send(res, 404, { error: 'metrics are off' });
+        const { contentType, body } = await metrics.render();
+        res.writeHead(200, { 'content-type': contentType }).end(body);
+        return;
+      }
+      if (path === '/v1' || path.startsWith('/v1/')) return channel(req, res, path);
+      receiver(req, res);
+    };
+    run().catch((err) => {
+      log.error('request failed', { path, error: (err as Error).message });
+      send(res, 500, { error: 'internal error' });
+    });
+  };
+}
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  port: number;
+  /** Stop accepting, let requests in flight finish (idle sockets are closed at once). */
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  maxConnections?: number;
+}
+
+export function listenBridge(handler: RequestHandler, options: ListenOptions): Promise<RunningServer> {
+  const server = createServer(
+    { maxHeaderSize: SERVER_MAX_HEADER_SIZE, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5000 },
+    handler,
+  );
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      const addr = server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      resolve({
+        server,
+        port: addr.port,
+        url: `http://${host}:${addr.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}

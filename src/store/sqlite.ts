@@ -1,0 +1,205 @@
+// The session store on one SQLite file (better-sqlite3, WAL): what `livechat serve` runs on. A
+// commit is one transaction, so a webhook or a channel call is answered only once everything it
+// changed is on disk. The file is held with an exclusive lock for as long as the store is open:
+// a second process on the same file is refused at once, and the OS drops the lock if we die.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { LivechatError } from '../errors.js';
+import type { ConversationState, HelpdeskOp } from '../session/machine.js';
+import {
+  CommitConflict,
+  type Commit,
+  type CommitResult,
+  type Delivery,
+  type Job,
+  type QueuedDelivery,
+  type Recovery,
+  type SessionStore,
+  type StoredConversation,
+  type Timers,
+} from '../session/store.js';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS conversations (
+  id TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  timers TEXT NOT NULL,
+  -- 1 while a session is open or a timer is armed: what a restart must resume.
+  live INTEGER NOT NULL,
+  at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS conversations_live ON conversations (live) WHERE live = 1;
+CREATE INDEX IF NOT EXISTS conversations_idle ON conversations (at) WHERE live = 0;
+CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation TEXT NOT NULL, op TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  conversation TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tickets (ticket_id INTEGER PRIMARY KEY, conversation TEXT NOT NULL);
+`;
+
+export interface SqliteStoreOptions {
+  /** `synchronous=FULL`: survive a power loss too, at the cost of one fsync per commit. Default NORMAL (survives a crash). */
+  fsync?: boolean;
+}
+
+interface ConversationRow {
+  version: number;
+  state: string;
+  timers: string;
+}
+
+export type SqliteStore = SessionStore & {
+  readonly path: string;
+  count(): { conversations: number; open: number; jobs: number; deliveries: number };
+};
+
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: 0 });
+    db.pragma('journal_mode = WAL');
+    // Hold the file for as long as we run: a second `serve` on it fails at once instead of sharing it.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
+    db.exec('BEGIN IMMEDIATE');
+    db.exec(SCHEMA);
+    db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
+    db.exec('COMMIT');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      throw new LivechatError(`data file ${path} is in use by another process (is another \`livechat serve\` running on it?)`, { kind: 'config' });
+    }
+    throw new LivechatError(`cannot open data file ${path}: ${(err as Error).message}`, { kind: 'config', cause: err });
+  }
+  const schema = Number((db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string }).value);
+  if (schema > SCHEMA_VERSION) {
+    db.close();
+    throw new LivechatError(`data file ${path} was written by a newer livechat (schema ${schema}); upgrade livechat`, { kind: 'config' });
+  }
+
+  const q = {
+    load: db.prepare<[string], ConversationRow>('SELECT version, state, timers FROM conversations WHERE id = ?'),
+    version: db.prepare<[string], { version: number }>('SELECT version FROM conversations WHERE id = ?'),
+    insert: db.prepare('INSERT INTO conversations (id, version, state, timers, live, at) VALUES (?, ?, ?, ?, ?, ?)'),
+    update: db.prepare('UPDATE conversations SET version = ?, state = ?, timers = ?, live = ?, at = ? WHERE id = ? AND version = ?'),
+    remove: db.prepare('DELETE FROM conversations WHERE id = ?'),
+    addJob: db.prepare('INSERT INTO jobs (conversation, op) VALUES (?, ?)'),
+    doneJob: db.prepare('DELETE FROM jobs WHERE seq = ?'),
+    updateJob: db.prepare('UPDATE jobs SET op = ? WHERE seq = ?'),
+    addDelivery: db.prepare('INSERT INTO deliveries (id, conversation, body) VALUES (?, ?, ?)'),
+    delivered: db.prepare('DELETE FROM deliveries WHERE seq = ?'),
+    defer: db.prepare('UPDATE deliveries SET attempts = ?, next_at = ? WHERE seq = ?'),
+    link: db.prepare('INSERT OR REPLACE INTO tickets (ticket_id, conversation) VALUES (?, ?)'),
+    ticket: db.prepare<[number], { conversation: string }>('SELECT conversation FROM tickets WHERE ticket_id = ?'),
+    live: db.prepare<[], { id: string; timers: string }>('SELECT id, timers FROM conversations WHERE live = 1'),
+    jobs: db.prepare<[], { seq: number; conversation: string; op: string }>('SELECT seq, conversation, op FROM jobs ORDER BY seq'),
+    deliveries: db.prepare<[], { seq: number; id: string; conversation: string; body: string; attempts: number; next_at: number }>(
+      'SELECT seq, id, conversation, body, attempts, next_at FROM deliveries ORDER BY seq',
+    ),
+    forget: db.prepare(
+      `DELETE FROM conversations WHERE live = 0 AND at < ?
+         AND id NOT IN (SELECT conversation FROM jobs) AND id NOT IN (SELECT conversation FROM deliveries)`,
+    ),
+    unlink: db.prepare('DELETE FROM tickets WHERE conversation NOT IN (SELECT id FROM conversations)'),
+    counts: db.prepare<[], { conversations: number; open: number; jobs: number; deliveries: number }>(
+      `SELECT (SELECT count(*) FROM conversations) AS conversations,
+              (SELECT count(*) FROM conversations WHERE live = 1) AS open,
+              (SELECT count(*) FROM jobs) AS jobs,
+              (SELECT count(*) FROM deliveries) AS deliveries`,
+    ),
+  };
+
+  const row = (id: string): StoredConversation | undefined => {
+    const r = q.load.get(id);
+    return r && { version: r.version, state: JSON.parse(r.state) as ConversationState, timers: JSON.parse(r.timers) as Timers };
+  };
+
+  const commit = db.transaction((c: Commit): CommitResult => {
+    const version = c.expectVersion + 1;
+    const current = q.version.get(c.conversationId)?.version ?? 0;
+    if (current !== c.expectVersion) throw new CommitConflict(c.conversationId);
+    if (!c.state) q.remove.run(c.conversationId);
+    else {
+      const live = c.state.mode === 'LIVECHAT' || Object.keys(c.timers).length > 0 ? 1 : 0;
+      const state = JSON.stringify(c.state);
+      const timers = JSON.stringify(c.timers);
+      if (c.expectVersion === 0) q.insert.run(c.conversationId, version, state, timers, live, c.at);
+      else q.update.run(version, state, timers, live, c.at, c.conversationId, c.expectVersion);
+    }
+    if (c.doneJob !== undefined) q.doneJob.run(c.doneJob);
+    if (c.updateJob) q.updateJob.run(JSON.stringify(c.updateJob.op), c.updateJob.seq);
+    const jobs: Job[] = c.jobs.map((op) => ({
+      seq: Number(q.addJob.run(c.conversationId, JSON.stringify(op)).lastInsertRowid),
+      conversationId: c.conversationId,
+      op,
+    }));
+    const deliveries: QueuedDelivery[] = c.deliveries.map((d) => ({
+      ...d,
+      seq: Number(q.addDelivery.run(d.id, d.conversationId, JSON.stringify(deliveryBody(d))).lastInsertRowid),
+      attempts: 0,
+      nextAt: 0,
+    }));
+    if (c.linkTicket !== undefined) q.link.run(c.linkTicket, c.conversationId);
+    return { version, jobs, deliveries };
+  });
+
+  let closed = false;
+  const run = <T>(fn: () => T): Promise<T> => {
+    if (closed) return Promise.reject(new Error('the data file is closed'));
+    return new Promise((resolve) => resolve(fn()));
+  };
+
+  return {
+    path,
+    load: (id) => run(() => row(id)),
+    peek: (id) => (closed ? undefined : row(id)),
+    commit: (c) => run(() => commit(c)),
+    conversationForTicket: (ticketId) => run(() => q.ticket.get(ticketId)?.conversation),
+    recover: () =>
+      run((): Recovery => ({
+        timers: q.live.all().map((r) => ({ conversationId: r.id, timers: JSON.parse(r.timers) as Timers })),
+        jobs: q.jobs.all().map((r) => ({ seq: r.seq, conversationId: r.conversation, op: JSON.parse(r.op) as HelpdeskOp })),
+        deliveries: q.deliveries.all().map((r) => ({
+          ...(JSON.parse(r.body) as Omit<Delivery, 'id' | 'conversationId'>),
+          id: r.id,
+          conversationId: r.conversation,
+          seq: r.seq,
+          attempts: r.attempts,
+          nextAt: r.next_at,
+        })),
+      })),
+    delivered: (seq) => run(() => void q.delivered.run(seq)),
+    deferDelivery: (seq, attempts, nextAt) => run(() => void q.defer.run(attempts, nextAt, seq)),
+    forget: (before) =>
+      run(() => {
+        const n = q.forget.run(before).changes;
+        if (n > 0) q.unlink.run();
+        return n;
+      }),
+    healthy: () => run(() => db.prepare('SELECT 1').get() !== undefined),
+    count: () => q.counts.get()!,
+    close: () => {
+      if (!closed) {
+        closed = true;
+        db.close();
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+function deliveryBody(d: Delivery): Omit<Delivery, 'id' | 'conversationId'> {
+  return { createdAt: d.createdAt, ...(d.user ? { user: d.user } : {}), ...(d.bot ? { bot: d.bot } : {}) };
+}
