@@ -179,6 +179,7 @@ test('status catches a wrong method and a deactivated integration', async () => 
 });
 
 test('Gorgias deactivates it after 100 failed calls: status exits 1 and says what to do; install --yes turns it back on', async () => {
+  assert.equal((await cli(['webhook', 'install', '--yes'])).code, 0, 'stands alone: installs first');
   const id = ours()[0].id;
   const ticket = emu.store.createTicket({
     external_id: 'conv-down',
@@ -208,6 +209,7 @@ test('Gorgias deactivates it after 100 failed calls: status exits 1 and says wha
 });
 
 test('a hand-pasted URL-only integration passes status, which says so; install --yes turns it into the installed form', async () => {
+  assert.equal((await cli(['webhook', 'install', '--yes'])).code, 0, 'stands alone: installs first');
   const id = ours()[0].id;
   const pasted = (await cli(['webhook-url', '--show-secrets'])).stdout.trim();
   emu.store.updateIntegration(id, { http: { url: pasted, headers: {}, form: null } });
