@@ -40,26 +40,30 @@ export function buildProgram(): Command {
   const config = program.command('config').description('show or change the saved configuration');
   config
     .command('show')
-    .description('print the configuration, with the API key masked')
+    .description('print the configuration, with the API key and the webhook token masked')
+    .option('--show-secrets', 'print the API key and the webhook token in clear')
     .option('--json', 'print as JSON')
     .action(async (opts) => (await import('./commands/config.js')).configShow(opts, processIo()));
   config
     .command('path')
     .description('print where the configuration file is')
-    .action(async () => (await import('./commands/config.js')).configPath(processIo()));
+    .option('--json', 'print {config_file, exists} as JSON')
+    .action(async (opts) => (await import('./commands/config.js')).configPath(opts, processIo()));
   config
     .command('set')
     .description('set one value: domain, username or base-url')
     .argument('<key>', 'domain | username | base-url')
     .argument('<value>', 'the new value')
-    .action(async (key, value) => (await import('./commands/config.js')).configSet(key, value, processIo()));
+    .option('--json', 'print {action, key, value, config_file} as JSON')
+    .action(async (key, value, opts) => (await import('./commands/config.js')).configSet(key, value, opts, processIo()));
 
   program
     .command('webhook-url')
     .description('print the URL template to paste into a Gorgias HTTP integration')
     .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
     .option('--rotate-token', 'replace the secret token (the integration must then be updated)')
-    .option('--json', 'print {url, base_url, event, variables} as JSON')
+    .option('--show-secrets', 'print the token in clear (it is masked otherwise)')
+    .option('--json', 'print {action, url, base_url, event, variables} as JSON')
     .action(async (opts) => (await import('./commands/webhook-url.js')).webhookUrl(opts, processIo()));
 
   const webhook = program.command('webhook').description('create or check the Gorgias HTTP integration');
@@ -69,7 +73,7 @@ export function buildProgram(): Command {
       .description('create or update the HTTP integration through the API')
       .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
       .option('-y, --yes', 'update a mismatching integration without asking')
-      .option('--json', 'print the integration as JSON'),
+      .option('--json', 'print {action, integration} as JSON, the token masked'),
   ).action(async (opts) => (await import('./commands/webhook.js')).webhookInstall(opts, processIo()));
   withGorgias(
     webhook
@@ -87,7 +91,7 @@ export function buildProgram(): Command {
       .option('--name <name>', 'macro name', 'End livechat')
       .option('--text <text>', 'reply text; LIVECHAT_SESSION_END is added if missing')
       .option('--update', 'make an existing sign-off macro match --name and --text')
-      .option('--json', 'print the macro as JSON'),
+      .option('--json', 'print {action, differs, macro} as JSON'),
   ).action(async (opts) => (await import('./commands/macro.js')).macroCreate(opts, processIo()));
   withGorgias(
     macro

@@ -45,6 +45,6 @@ export function usageError(message: string, details: string[] = []): LivechatErr
 }
 
 /** A value is missing and we may not prompt for it: name the flag and the variable. */
-export function missingValue(flag: string, envVar?: string): LivechatError {
-  return usageError(`missing ${flag}${envVar ? ` (or ${envVar})` : ''}`);
+export function missingValue(flag: string, envVar?: string, details: string[] = []): LivechatError {
+  return usageError(`missing ${flag}${envVar ? ` (or ${envVar})` : ''}`, details);
 }

@@ -16,11 +16,28 @@ function freshDir(name: string): { env: NodeJS.ProcessEnv; file: string } {
 const KEY = 'gorgias-key-very-secret-7f3a';
 const TOKEN = 'webhook-token-abcdef0123456789';
 
-test('config path prints the file under LIVECHAT_CONFIG_DIR', async () => {
+test('config path prints the file under LIVECHAT_CONFIG_DIR; --json says whether it exists', async () => {
   const { env, file } = freshDir('path');
   const r = await runCli(['config', 'path'], { env });
   assert.equal(r.code, 0);
   assert.equal(r.stdout.trim(), file);
+  const j = await runCli(['config', 'path', '--json'], { env });
+  assert.equal(j.code, 0, j.stderr);
+  assert.deepEqual(JSON.parse(j.stdout), { config_file: file, exists: false });
+});
+
+test('config set --json says what happened: created, updated, unchanged', async () => {
+  const { env, file } = freshDir('set-json');
+  const actions: string[] = [];
+  for (const value of ['acme', 'other', 'other']) {
+    const r = await runCli(['config', 'set', 'domain', value, '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual([j.key, j.value, j.config_file], ['domain', value, file]);
+    actions.push(j.action);
+  }
+  assert.deepEqual(actions, ['created', 'updated', 'unchanged']);
+  assert.match((await runCli(['config', 'set', 'domain', 'other'], { env })).stdout, /nothing changed/);
 });
 
 test('config show masks the key and the token, text and --json', async () => {
@@ -79,7 +96,7 @@ test('a corrupt config file: one line naming the path, and the file is left alon
   const { env, file } = freshDir('corrupt');
   mkdirSync(join(file, '..'), { recursive: true });
   const bad = '{"domain": "acme", oops';
-  writeFileSync(file, bad);
+  writeFileSync(file, bad, { mode: 0o600 });
   for (const args of [
     ['config', 'show'],
     ['config', 'set', 'domain', 'other'],
@@ -92,5 +109,17 @@ test('a corrupt config file: one line naming the path, and the file is left alon
     assert.ok(lines[0].includes(file));
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.equal(readFileSync(file, 'utf8'), bad);
+  }
+});
+
+test('a command that needs Gorgias, run with no config, says to run livechat setup gorgias', async () => {
+  const { env } = freshDir('none');
+  for (const args of [
+    ['macro', 'list'],
+    ['webhook', 'status', '--base-url', 'https://bot.example.com/h'],
+  ]) {
+    const r = await runCli(args, { env });
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.stderr, 'error: missing --domain (or GORGIAS_DOMAIN)\n  or save the credentials once with `livechat setup gorgias`\n');
   }
 });

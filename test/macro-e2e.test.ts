@@ -73,7 +73,8 @@ test('create makes one sign-off macro carrying the token in body_text and body_h
 
   const again = await cli(['macro', 'create', '--json']);
   assert.equal(again.code, 0, again.stderr);
-  assert.equal((JSON.parse(again.stdout) as Macro).id, m.id);
+  const j = JSON.parse(again.stdout) as { action: string; differs: boolean; macro: Macro };
+  assert.deepEqual([j.action, j.differs, j.macro.id], ['unchanged', false, m.id]);
   assert.equal(signoffs().length, 1);
   assert.equal(emu.store.listMacros().length, 13);
 });
@@ -110,6 +111,8 @@ test('list shows the sign-off macros; --all every macro over every page; --json 
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1);
   assert.match(lines[0], new RegExp(`^#${ours.id}\\s+End livechat\\s+Thanks for chatting`));
+  assert.ok(lines[0].endsWith('just write again. LIVECHAT_SESSION_END'), `piped output is never cut: ${lines[0]}`);
+  assert.doesNotMatch(r.stdout, /…/);
 
   const all = await cli(['macro', 'list', '--all']);
   assert.equal(all.code, 0);
@@ -161,7 +164,7 @@ test('show by id and by exact name; a name matching several macros is a conflict
 test('applying the macro in the agent console sends the token through the webhook', async () => {
   const rx: Receiver = await startReceiver();
   try {
-    const url = (await cli(['webhook-url', '--base-url', rx.url])).stdout.trim();
+    const url = (await cli(['webhook-url', '--base-url', rx.url, '--show-secrets'])).stdout.trim();
     emu.store.createIntegration({
       type: 'http',
       name: 'Livechat bridge',

@@ -34,7 +34,9 @@ test('non-interactive setup checks, saves (0600) and prints who it connected as,
   assert.match(r.stdout, /^Connected to Gorgias account emulator as Emulator Agent <ada@example\.com>\.$/m);
   assert.match(r.stdout, /API key \*\*\*\*8b9c/);
   assert.match(r.stdout, /livechat webhook-url/);
+  assert.match(r.stdout, /livechat webhook install/);
   assert.match(r.stdout, /livechat macro create/);
+  assert.match(r.stdout, /livechat config set base-url URL/, 'no base URL yet: it says how to set one');
   assert.equal(r.stderr, '');
   noKey(r.stdout, r.stderr);
   assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { domain: emu.url, username: 'ada@example.com', apiKey: emu.apiKey });
@@ -70,8 +72,17 @@ test('--api-key-stdin and --json: machine output, key masked', async () => {
   assert.deepEqual(out.user, { id: 1, email: 'ada@example.com', name: 'Emulator Agent' });
   assert.equal(out.account.domain, 'emulator');
   assert.equal(out.base_url, 'https://bot.example.com/gorgias');
+  assert.equal(out.action, 'created');
   noKey(r.stdout, r.stderr);
   assert.equal(JSON.parse(readFileSync(file, 'utf8')).baseUrl, 'https://bot.example.com/gorgias');
+
+  // Again with the same answers: nothing changed; the base URL kept from the file.
+  const args = ['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--json'];
+  const same = await runCli(args, { env: { ...env, GORGIAS_API_KEY: emu.apiKey } });
+  assert.equal(same.code, 0, same.stderr);
+  assert.deepEqual([JSON.parse(same.stdout).action, JSON.parse(same.stdout).base_url], ['unchanged', 'https://bot.example.com/gorgias']);
+  const other = await runCli([...args, '--base-url', 'https://bot.example.com/other'], { env: { ...env, GORGIAS_API_KEY: emu.apiKey } });
+  assert.equal(JSON.parse(other.stdout).action, 'updated');
 });
 
 test('a wrong key: exit 1, one line, and the saved config is byte-for-byte unchanged', async () => {

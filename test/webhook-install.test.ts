@@ -70,8 +70,10 @@ test('install creates one integration; install again changes nothing; status pas
 
   const second = await cli(['webhook', 'install', '--json']);
   assert.equal(second.code, 0, second.stderr);
-  const j = JSON.parse(second.stdout) as { action: string; integration: { id: number } };
+  const j = JSON.parse(second.stdout) as { action: string; integration: { id: number; http: { url: string } } };
   assert.equal(j.action, 'unchanged');
+  assert.ok(!second.stdout.includes(token()), '--json masks the token too');
+  assert.match(j.integration.http.url, /&token=\*\*\*\*.{4}$/);
 
   assert.equal(ours().length, 1);
   const i = ours()[0];
@@ -80,7 +82,7 @@ test('install creates one integration; install again changes nothing; status pas
   assert.equal(i.http?.method, 'POST');
   assert.equal(i.http?.request_content_type, 'application/json');
   assert.deepEqual(i.http?.triggers, { 'ticket-message-created': true });
-  const printed = (await cli(['webhook-url'])).stdout.trim();
+  const printed = (await cli(['webhook-url', '--show-secrets'])).stdout.trim();
   assert.equal(i.http?.url, printed);
   assert.equal(emu.store.listIntegrations().length, 2, 'the CRM integration is untouched');
 

@@ -38,7 +38,7 @@ test('bad base URLs are refused, local ones warned about', async () => {
 });
 
 test('piped: only the URL, checked variable by variable; the token is saved once (0600)', async () => {
-  const r = await runCli(['webhook-url', '--base-url', BASE], { env });
+  const r = await runCli(['webhook-url', '--base-url', BASE, '--show-secrets'], { env });
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n').filter(Boolean);
   assert.equal(lines.length, 1);
@@ -63,18 +63,34 @@ test('piped: only the URL, checked variable by variable; the token is saved once
   if (process.platform !== 'win32') assert.equal(statSync(join(cfg.dir, 'config.json')).mode & 0o777, 0o600);
 
   // Same URL on every run, and LIVECHAT_BASE_URL works too.
-  const again = await runCli(['webhook-url'], { env: { ...env, LIVECHAT_BASE_URL: BASE } });
+  const again = await runCli(['webhook-url', '--show-secrets'], { env: { ...env, LIVECHAT_BASE_URL: BASE } });
   assert.equal(again.stdout.trim(), url);
   assert.equal(savedToken(), token);
+
+  // Without --show-secrets the token is masked, and stderr says how to see it.
+  const masked = await runCli(['webhook-url', '--base-url', BASE], { env });
+  assert.equal(masked.code, 0, masked.stderr);
+  assert.equal(masked.stdout.trim(), url.replace(`token=${token}`, `token=****${token.slice(-4)}`));
+  assert.match(masked.stderr, /--show-secrets/);
 });
 
-test('--json gives url, base_url, event and the variables', async () => {
-  const r = await runCli(['webhook-url', '--base-url', BASE, '--json'], { env });
+test('--json gives action, url, base_url, event and the variables; the token masked unless --show-secrets', async () => {
+  const r = await runCli(['webhook-url', '--base-url', BASE, '--json', '--show-secrets'], { env });
   assert.equal(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { url: string; base_url: string; event: string; variables: Array<{ param: string; variable: string }> };
+  const j = JSON.parse(r.stdout) as {
+    action: string;
+    url: string;
+    base_url: string;
+    event: string;
+    variables: Array<{ param: string; variable: string }>;
+  };
+  assert.equal(j.action, 'unchanged', 'the token was saved by the test before');
   assert.equal(j.base_url, BASE);
   assert.equal(j.event, 'ticket-message-created');
   assert.equal(j.url, `${BASE}?${j.variables.map((v) => `${v.param}=${v.variable}`).join('&')}&token=${savedToken()}`);
+  const masked = await runCli(['webhook-url', '--base-url', BASE, '--json'], { env });
+  assert.ok(!masked.stdout.includes(savedToken()));
+  assert.equal((JSON.parse(masked.stdout) as { url: string }).url, j.url.replace(savedToken(), `****${savedToken().slice(-4)}`));
   assert.deepEqual(
     j.variables.map((v) => v.param),
     ['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'text', 'from_agent'],
@@ -83,11 +99,13 @@ test('--json gives url, base_url, event and the variables', async () => {
 
 test('--rotate-token makes a new token and says the integration must be updated', async () => {
   const before = savedToken();
-  const r = await runCli(['webhook-url', '--base-url', BASE, '--rotate-token'], { env });
+  const r = await runCli(['webhook-url', '--base-url', BASE, '--rotate-token', '--json'], { env });
   assert.equal(r.code, 0, r.stderr);
   const after = savedToken();
   assert.notEqual(after, before);
-  assert.ok(r.stdout.trim().endsWith(`&token=${after}`));
+  const j = JSON.parse(r.stdout) as { action: string; url: string };
+  assert.equal(j.action, 'updated');
+  assert.ok(j.url.endsWith(`&token=****${after.slice(-4)}`));
   assert.match(r.stderr, /must be updated/);
   assert.match(r.stderr, /livechat webhook install/);
 });
@@ -105,7 +123,7 @@ test('on a TTY the URL comes with short instructions', async () => {
     color: false,
     env: { LIVECHAT_CONFIG_DIR: cfg.dir } as NodeJS.ProcessEnv,
   };
-  await webhookUrl({ baseUrl: BASE }, io);
+  await webhookUrl({ baseUrl: BASE, showSecrets: true }, io);
   const text = out.join('\n');
   assert.ok(text.includes(`${BASE}?external_id={{ticket.external_id}}`));
   assert.ok(text.includes(`&token=${savedToken()}`));
@@ -113,4 +131,23 @@ test('on a TTY the URL comes with short instructions', async () => {
   assert.match(text, /only the ticket-message-created event/);
   assert.match(text, /POST/);
   assert.deepEqual(err, []);
+
+  // Without --show-secrets: masked, and it says how to print the URL to paste.
+  out.length = 0;
+  await webhookUrl({ baseUrl: BASE }, io);
+  const masked = out.join('\n');
+  assert.ok(!masked.includes(savedToken()));
+  assert.ok(masked.includes(`&token=****${savedToken().slice(-4)}`));
+  assert.match(masked, /livechat webhook-url --show-secrets/);
+});
+
+test('a first run reports the token as created', async () => {
+  const fresh = tempConfigDir();
+  try {
+    const r = await runCli(['webhook-url', '--base-url', BASE, '--json'], { env: { LIVECHAT_CONFIG_DIR: fresh.dir } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { action: string }).action, 'created');
+  } finally {
+    fresh.cleanup();
+  }
 });

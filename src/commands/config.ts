@@ -1,6 +1,7 @@
 // `livechat config show | path | set`: the saved configuration, secrets masked.
 import { configFile } from '../config/paths.js';
-import { readConfig, writeConfig, type StoredConfig } from '../config/store.js';
+import { existsSync } from 'node:fs';
+import { readConfig, updateConfig, type StoredConfig } from '../config/store.js';
 import { usageError } from '../errors.js';
 import { gorgiasBaseUrl } from '../gorgias/base-url.js';
 import { printJson, type Io } from '../io.js';
@@ -19,7 +20,8 @@ export interface ConfigView {
 }
 
 /** Pure: what `config show` displays. Secrets are masked here, before anything prints them. */
-export function configView(config: StoredConfig, path: string): ConfigView {
+export function configView(config: StoredConfig, path: string, showSecrets = false): ConfigView {
+  const secret = (value: string | undefined) => (value ? (showSecrets ? value : maskSecret(value)) : null);
   let apiBase: string | null = null;
   if (config.domain) {
     try {
@@ -31,11 +33,11 @@ export function configView(config: StoredConfig, path: string): ConfigView {
   return {
     domain: config.domain ?? null,
     username: config.username ?? null,
-    api_key: config.apiKey ? maskSecret(config.apiKey) : null,
+    api_key: secret(config.apiKey),
     api_base_url: apiBase,
     base_url: config.baseUrl ?? null,
-    webhook_token: config.webhookToken ? maskSecret(config.webhookToken) : null,
-    channel_secret: config.channelSecret ? maskSecret(config.channelSecret) : null,
+    webhook_token: secret(config.webhookToken),
+    channel_secret: secret(config.channelSecret),
     config_file: path,
   };
 }
@@ -51,22 +53,29 @@ export function formatConfigView(v: ConfigView): string {
     ['channel secret', v.channel_secret],
     ['config file', v.config_file],
   ];
-  return rows.map(([k, val]) => `${`${k}:`.padEnd(15)}${val ?? '(not set)'}`).join('\n');
+  const width = Math.max(...rows.map(([k]) => k.length)) + 2;
+  return rows.map(([k, val]) => `${`${k}:`.padEnd(width)}${val ?? '(not set)'}`).join('\n');
 }
 
-export async function configShow(opts: { json?: boolean }, io: Io): Promise<void> {
-  const view = configView(readConfig(io.env), configFile(io.env));
+export async function configShow(opts: { json?: boolean; showSecrets?: boolean }, io: Io): Promise<void> {
+  const view = configView(
+    readConfig(io.env, (line) => io.err(line)),
+    configFile(io.env),
+    opts.showSecrets,
+  );
   if (opts.json) printJson(io, view);
   else io.out(formatConfigView(view));
 }
 
-export async function configPath(io: Io): Promise<void> {
-  io.out(configFile(io.env));
+export async function configPath(opts: { json?: boolean }, io: Io): Promise<void> {
+  const path = configFile(io.env);
+  if (opts.json) printJson(io, { config_file: path, exists: existsSync(path) });
+  else io.out(path);
 }
 
 const SETTABLE = ['domain', 'username', 'base-url'] as const;
 
-export async function configSet(key: string, value: string, io: Io): Promise<void> {
+export async function configSet(key: string, value: string, opts: { json?: boolean }, io: Io): Promise<void> {
   const v = value.trim();
   let patch: Partial<StoredConfig>;
   if (key === 'domain') {
@@ -85,6 +94,14 @@ export async function configSet(key: string, value: string, io: Io): Promise<voi
       key === 'api-key' || key === 'apiKey' ? ['the API key is set with `livechat setup gorgias`'] : [],
     );
   }
-  await writeConfig(patch, io.env);
-  io.out(`${key} saved to ${configFile(io.env)}`);
+  const { action } = await updateConfig(
+    () => patch,
+    io.env,
+    (line) => io.err(line),
+  );
+  const saved = Object.values(patch)[0];
+  const path = configFile(io.env);
+  if (opts.json) printJson(io, { action, key, value: saved, config_file: path });
+  else if (action === 'unchanged') io.out(`${key} is already ${saved} in ${path}; nothing changed`);
+  else io.out(`${key} saved to ${path}`);
 }

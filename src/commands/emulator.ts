@@ -2,6 +2,7 @@
 import { usageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { maskSecret } from '../mask.js';
+import { untilSignal } from '../signals.js';
 
 export interface EmulatorCommandOptions {
   port?: string;
@@ -41,20 +42,6 @@ export function parseEmulatorOptions(opts: EmulatorCommandOptions): ParsedEmulat
   return { port, host, email, apiKey, rateLimit: limit === 0 ? false : { limit, windowMs: Math.round(windowS * 1000) } };
 }
 
-/** Which signal ended the run; resolves once. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  // This command owns Ctrl-C (main.ts steps aside while another SIGINT listener exists) and stops with 0.
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
-
 export async function emulator(opts: EmulatorCommandOptions, io: Io): Promise<void> {
   const parsed = parseEmulatorOptions(opts);
   const { startEmulator } = await import('../emulator/index.js');
@@ -71,7 +58,8 @@ export async function emulator(opts: EmulatorCommandOptions, io: Io): Promise<vo
   }
 
   if (opts.json) {
-    io.out(JSON.stringify({ url: emu.url, email: emu.email, api_key: emu.apiKey }));
+    // Like the text below: a generated key is the only way to learn it; a given one stays masked.
+    io.out(JSON.stringify({ url: emu.url, email: emu.email, api_key: parsed.apiKey === undefined ? emu.apiKey : maskSecret(emu.apiKey) }));
   } else {
     // A generated key is shown once, in full; a key the user gave is not repeated.
     const key = parsed.apiKey === undefined ? emu.apiKey : maskSecret(emu.apiKey);

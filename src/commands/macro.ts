@@ -24,9 +24,10 @@ function allMacros(client: GorgiasClient, io: Io): Promise<Macro[]> {
   return collectAll(io, 'Reading macros', client.listMacros());
 }
 
-function oneLine(text: string | undefined, max = 70): string {
+/** The text on one line; cut to `max` only on a terminal (piped output is never cut). */
+function oneLine(io: Io, text: string | undefined, max = 70): string {
   const t = (text ?? '').replace(/\s+/g, ' ').trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+  return io.stdoutIsTTY && t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
 function summary(m: Macro): string {
@@ -77,12 +78,14 @@ export async function macroCreate(opts: MacroCreateOptions, io: Io): Promise<voi
   if (plan.ours.length > 1) io.err(`warning: ${plan.ours.length} macros carry ${SESSION_END}: ${plan.ours.map((m) => `#${m.id}`).join(', ')}`);
   const macro = await applySignoffPlan(client, plan, desired);
   const line = {
-    create: `${c.green('created')} macro ${summary(macro)}: ${oneLine(responseText(macro), 500)}`,
-    update: `${c.green('updated')} macro ${summary(macro)}: ${oneLine(responseText(macro), 500)}`,
+    create: `${c.green('created')} macro ${summary(macro)}: ${oneLine(io, responseText(macro), 500)}`,
+    update: `${c.green('updated')} macro ${summary(macro)}: ${oneLine(io, responseText(macro), 500)}`,
     unchanged: `macro ${summary(macro)} already exists and matches; nothing changed`,
     differs: `macro ${summary(macro)} already exists; nothing changed (it differs from --name/--text: add --update to make it match)`,
   }[plan.action];
-  if (opts.json) printJson(io, macro);
+  // Like `webhook install --json`: what happened, then the macro.
+  const action = { create: 'created', update: 'updated', unchanged: 'unchanged', differs: 'unchanged' }[plan.action];
+  if (opts.json) printJson(io, { action, differs: plan.action === 'differs', macro });
   else io.out(line);
 }
 
@@ -106,7 +109,7 @@ export async function macroList(opts: MacroListOptions, io: Io): Promise<void> {
   const width = Math.max(...shown.map((m) => String(m.id).length)) + 1;
   for (const m of shown) {
     const mark = opts.all && carriesToken(m) ? c.green(' [sign-off]') : '';
-    io.out(`${`#${m.id}`.padEnd(width)}  ${m.name}${mark}  ${c.dim(oneLine(responseText(m), 60))}`);
+    io.out(`${`#${m.id}`.padEnd(width)}  ${m.name}${mark}  ${c.dim(oneLine(io, responseText(m), 60))}`);
   }
 }
 

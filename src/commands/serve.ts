@@ -1,13 +1,14 @@
 // `livechat serve`: the bridge as a service. Config from flags, then the environment, then the
 // saved config; state in a SQLite file; deliveries POSTed, signed, to the deliver URL.
 import { configFile, dataFile } from '../config/paths.js';
-import { readConfig, writeConfig } from '../config/store.js';
+import { readConfig, updateConfig } from '../config/store.js';
 import { EXIT, LivechatError, missingValue, usageError } from '../errors.js';
 import { connectionOptions, debugWanted } from '../gorgias/connect.js';
 import type { Io } from '../io.js';
 import { maskSecret } from '../mask.js';
 import { realClock } from '../clock.js';
 import { newSecret } from '../secret.js';
+import { untilSignal } from '../signals.js';
 import { WEBHOOK_PATH } from '../server/index.js';
 import { parseNumber } from '../numbers.js';
 
@@ -31,17 +32,19 @@ export const DEFAULT_RETENTION_DAYS = 30;
 /** The channel secret (and the webhook token), created once and saved beside the API key (0600). */
 async function ensureSecrets(io: Io): Promise<{ channelSecret: string; webhookToken: string; created: string[] }> {
   const file = readConfig(io.env);
-  const created: string[] = [];
-  const patch: { channelSecret?: string; webhookToken?: string } = {};
-  if (!file.channelSecret) {
-    patch.channelSecret = newSecret();
-    created.push('channel secret');
+  let saved = file;
+  let before = file;
+  if (!file.channelSecret || !file.webhookToken) {
+    // Decided again under the config lock: of two first runs, the second keeps the first one's secrets.
+    ({ before, after: saved } = await updateConfig(
+      (current) => ({
+        channelSecret: current.channelSecret ? undefined : newSecret(),
+        webhookToken: current.webhookToken ? undefined : newSecret(),
+      }),
+      io.env,
+    ));
   }
-  if (!file.webhookToken) {
-    patch.webhookToken = newSecret();
-    created.push('webhook token');
-  }
-  const saved = created.length ? await writeConfig(patch, io.env) : file;
+  const created = [...(before.channelSecret ? [] : ['channel secret']), ...(before.webhookToken ? [] : ['webhook token'])];
   return { channelSecret: saved.channelSecret!, webhookToken: saved.webhookToken!, created };
 }
 
@@ -95,6 +98,8 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
     deliveriesPending: () => counts().deliveries,
     jobsPending: () => counts().jobs,
   });
+  // From here on a signal means "stop cleanly", even one that comes while we start.
+  const stopped = untilSignal();
   let bridge;
   try {
     bridge = await createBridge({
@@ -141,20 +146,15 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
   log.info(`data file: ${data}`);
   log.info(`channel secret: ${summary.channel_secret} in ${summary.secret_in} (\`livechat serve --print-secret\` prints it)`);
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info(`${signal}: finishing work in flight, then stopping`);
-      bridge
-        .close()
-        .then(() => log.info('stopped'))
-        .catch((err) => log.error('shutdown failed', { error: (err as Error).message }))
-        .finally(resolve);
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
+  const signal = await stopped;
+  log.info(`${signal}: finishing work in flight (at most 10 s), then stopping`);
+  try {
+    await bridge.close();
+    log.info('stopped');
+  } catch (err) {
+    log.error('shutdown failed', { error: (err as Error).message });
+    process.exitCode = EXIT.failure;
+    return;
+  }
   process.exitCode = EXIT.ok;
 }

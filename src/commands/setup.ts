@@ -1,8 +1,8 @@
 // `livechat setup gorgias`: ask for (or take) the credentials, check them, then save them.
 import { configFile } from '../config/paths.js';
 import { resolveCredentials } from '../config/resolve.js';
-import { readConfig, writeConfig, type StoredConfig } from '../config/store.js';
-import { missingValue, usageError } from '../errors.js';
+import { readConfig, updateConfig, type StoredConfig } from '../config/store.js';
+import { LivechatError, missingValue, usageError, type ErrorKind } from '../errors.js';
 import { gorgiasBaseUrl } from '../gorgias/base-url.js';
 import { debugWanted } from '../gorgias/connect.js';
 import type { Account, User } from '../gorgias/types.js';
@@ -75,14 +75,16 @@ function validBaseUrl(value: string): true | string {
   }
 }
 
-/** On a TTY: ask for what no flag gave, prefilled from the environment and the saved file. */
-async function promptAnswers(given: Partial<Answers>, env: NodeJS.ProcessEnv, saved: StoredConfig): Promise<Answers> {
+type Credentials = Omit<Answers, 'baseUrl'>;
+
+/** On a TTY: ask for the credentials no flag gave, prefilled from the last try, the environment and the saved file. */
+async function promptCredentials(given: Partial<Answers>, defaults: Partial<Credentials>): Promise<Credentials> {
   const { input, password } = await import('@inquirer/prompts');
   const domain =
     given.domain ||
     (await input({
       message: 'Gorgias domain (acme for acme.gorgias.com):',
-      default: env.GORGIAS_DOMAIN || saved.domain,
+      default: defaults.domain,
       required: true,
       validate: validDomain,
     }));
@@ -90,12 +92,12 @@ async function promptAnswers(given: Partial<Answers>, env: NodeJS.ProcessEnv, sa
     given.username ||
     (await input({
       message: 'Gorgias username (your email):',
-      default: env.GORGIAS_USERNAME || saved.username,
+      default: defaults.username,
       required: true,
     }));
   let apiKey = given.apiKey;
   if (!apiKey) {
-    const kept = env.GORGIAS_API_KEY || saved.apiKey;
+    const kept = defaults.apiKey;
     const typed = await password({
       message: kept ? `Gorgias API key (Enter keeps ${maskSecret(kept)}):` : 'Gorgias API key (Settings > REST API):',
       mask: '*',
@@ -103,19 +105,27 @@ async function promptAnswers(given: Partial<Answers>, env: NodeJS.ProcessEnv, sa
     });
     apiKey = typed.trim() || kept!;
   }
-  let baseUrl = given.baseUrl;
-  if (!baseUrl) {
-    const typed = await input({
-      message: 'Public URL of your webhook receiver (optional, Enter to skip):',
-      default: env.LIVECHAT_BASE_URL || saved.baseUrl,
-      validate: validBaseUrl,
-    });
-    baseUrl = typed.trim() || undefined;
-  }
-  return { domain: domain.trim(), username: username.trim(), apiKey, baseUrl };
+  return { domain: domain.trim(), username: username.trim(), apiKey };
 }
 
-async function verify(answers: Answers, io: Io): Promise<{ account: Account; user: User }> {
+/** On a TTY, after the credentials were checked: the receiver URL, unless a flag gave it. */
+async function promptBaseUrl(given: Partial<Answers>, env: NodeJS.ProcessEnv, saved: StoredConfig): Promise<string | undefined> {
+  if (given.baseUrl) return given.baseUrl;
+  const { input } = await import('@inquirer/prompts');
+  const typed = await input({
+    message: 'Public URL of your webhook receiver (optional, Enter to skip):',
+    default: env.LIVECHAT_BASE_URL || saved.baseUrl,
+    validate: validBaseUrl,
+  });
+  return typed.trim() || undefined;
+}
+
+/** How many times a person may get the credentials wrong before setup gives up. */
+const PROMPT_TRIES = 3;
+/** Failed checks that another answer can fix (a typo in the domain, the username or the key). */
+const ANSWER_CAN_FIX = new Set<ErrorKind>(['auth', 'forbidden', 'not_found', 'unreachable', 'timeout']);
+
+async function verify(answers: Credentials, io: Io): Promise<{ account: Account; user: User }> {
   const { createGorgiasClient } = await import('../gorgias/client.js');
   const client = createGorgiasClient({
     domain: answers.domain,
@@ -141,7 +151,7 @@ async function verify(answers: Answers, io: Io): Promise<{ account: Account; use
 }
 
 export async function setupGorgias(opts: SetupOptions, io: Io): Promise<void> {
-  const saved = readConfig(io.env); // a corrupt file stops here, untouched
+  const saved = readConfig(io.env, (line) => io.err(line)); // a corrupt file stops here, untouched
   if (opts.apiKey && opts.apiKeyStdin) throw usageError('use either --api-key or --api-key-stdin, not both');
   if (opts.apiKey) io.err(ARGV_WARNING);
   const given: Partial<Answers> = {
@@ -150,28 +160,65 @@ export async function setupGorgias(opts: SetupOptions, io: Io): Promise<void> {
     apiKey: opts.apiKey?.trim() || (opts.apiKeyStdin ? await readKeyFromStdin() : undefined),
     baseUrl: opts.baseUrl?.trim() || undefined,
   };
+  if (given.domain) gorgiasBaseUrl(given.domain); // a bad --domain fails before any prompt
   // stdin carries the key with --api-key-stdin, so no prompts then.
-  const answers = canPrompt(io) && !opts.apiKeyStdin ? await promptAnswers(given, io.env, saved) : answersWithoutPrompt(given, io.env, saved);
+  const interactive = canPrompt(io) && !opts.apiKeyStdin;
+  const check = opts.verify !== false;
+  let answers: Answers;
+  let checked: { account: Account; user: User } | undefined;
+  if (interactive) {
+    // The credentials are checked before anything else is asked; a wrong answer is asked again,
+    // with the other answers kept as the defaults.
+    const promptsSomething = !given.domain || !given.username || !given.apiKey;
+    let defaults: Partial<Credentials> = {
+      domain: io.env.GORGIAS_DOMAIN || saved.domain,
+      username: io.env.GORGIAS_USERNAME || saved.username,
+      apiKey: io.env.GORGIAS_API_KEY || saved.apiKey,
+    };
+    let credentials: Credentials;
+    for (let attempt = 1; ; attempt++) {
+      credentials = await promptCredentials(given, defaults);
+      if (!check) break;
+      try {
+        checked = await verify(credentials, io);
+        break;
+      } catch (err) {
+        if (!(err instanceof LivechatError && ANSWER_CAN_FIX.has(err.kind)) || !promptsSomething || attempt >= PROMPT_TRIES) throw err;
+        io.err(`error: ${err.message}`);
+        for (const d of err.details) io.err(`  ${d}`);
+        io.err('Try again (Enter keeps an answer):');
+        defaults = credentials;
+      }
+    }
+    answers = { ...credentials, baseUrl: await promptBaseUrl(given, io.env, saved) };
+  } else {
+    answers = answersWithoutPrompt(given, io.env, saved);
+  }
 
   const apiBaseUrl = gorgiasBaseUrl(answers.domain);
   let baseUrl: string | undefined;
   if (answers.baseUrl) {
-    const check = checkBaseUrl(answers.baseUrl);
-    for (const w of check.warnings) io.err(`warning: ${w}`);
-    baseUrl = check.url;
+    const url = checkBaseUrl(answers.baseUrl);
+    for (const w of url.warnings) io.err(`warning: ${w}`);
+    baseUrl = url.url;
   }
 
-  const checked = opts.verify === false ? undefined : await verify(answers, io);
-  await writeConfig({ domain: answers.domain, username: answers.username, apiKey: answers.apiKey, baseUrl }, io.env);
+  if (check && !checked) checked = await verify(answers, io);
+  const { action, after } = await updateConfig(
+    () => ({ domain: answers.domain, username: answers.username, apiKey: answers.apiKey, baseUrl }),
+    io.env,
+    (line) => io.err(line),
+  );
 
   const path = configFile(io.env);
   if (opts.json) {
     printJson(io, {
+      action,
       domain: answers.domain,
       username: answers.username,
       api_key: maskSecret(answers.apiKey),
       api_base_url: apiBaseUrl,
-      base_url: baseUrl ?? saved.baseUrl ?? null,
+      base_url: after.baseUrl ?? null,
       verified: Boolean(checked),
       account: checked ? { domain: checked.account.domain, status: checked.account.status } : null,
       user: checked ? { id: checked.user.id, email: checked.user.email, name: checked.user.name } : null,
@@ -189,7 +236,11 @@ export async function setupGorgias(opts: SetupOptions, io: Io): Promise<void> {
   }
   lines.push(`Saved to ${path} (API key ${maskSecret(answers.apiKey)}).`);
   lines.push('', 'Next steps:');
-  lines.push(`  ${c.cyan('livechat webhook-url')}    print the URL to paste into a Gorgias HTTP integration`);
-  lines.push(`  ${c.cyan('livechat macro create')}   create the agents' sign-off macro`);
+  if (!after.baseUrl && !io.env.LIVECHAT_BASE_URL) {
+    lines.push(`  ${c.cyan('livechat config set base-url URL')}  the public URL of your webhook receiver (needed by the next two)`);
+  }
+  lines.push(`  ${c.cyan('livechat webhook install')}          create the Gorgias HTTP integration that calls your receiver`);
+  lines.push(`  ${c.cyan('livechat webhook-url')}              or print its URL, to paste into Gorgias by hand`);
+  lines.push(`  ${c.cyan('livechat macro create')}             create the agents' sign-off macro`);
   io.out(lines.join('\n'));
 }

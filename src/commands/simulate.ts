@@ -105,7 +105,8 @@ function lineStyle(io: Io): LineStyle {
     gorgias: c.yellow,
     agent: c.green,
   };
-  return { dim: c.dim, actor: (a, s) => colours[a](s), button: c.bold };
+  // On a terminal a long text is cut to one line; piped, nothing is cut.
+  return { dim: c.dim, actor: (a, s) => colours[a](s), button: c.bold, maxText: io.stdoutIsTTY ? 100 : undefined };
 }
 
 /** Pure: a positive whole number flag. */

@@ -29,6 +29,11 @@ function describe(i: Integration): string {
   return `#${i.id} "${i.name}" -> ${maskUrlToken(i.http?.url ?? '(no URL)')}`;
 }
 
+/** The integration as Gorgias returned it, with the token in its URL masked. */
+function withMaskedUrl(i: Integration): Integration {
+  return i.http ? { ...i, http: { ...i.http, url: maskUrlToken(i.http.url) } } : i;
+}
+
 async function confirmUpdate(io: Io, question: string): Promise<boolean> {
   const { confirm } = await import('@inquirer/prompts');
   return confirm({ message: question, default: true });
@@ -59,7 +64,7 @@ export async function webhookInstall(opts: WebhookInstallOptions, io: Io): Promi
     }
   }
   const { action, integration } = await applyInstall(client, plan, desired);
-  if (opts.json) printJson(io, { action, integration });
+  if (opts.json) printJson(io, { action, integration: withMaskedUrl(integration) });
   else if (action === 'unchanged') io.out(`${c.green('ok')}: integration ${describe(integration)} is already right; nothing changed`);
   else if (action === 'updated' && plan.action === 'update') {
     io.out(`${c.green('updated')} integration ${describe(integration)} (${plan.differences.join('; ')})`);

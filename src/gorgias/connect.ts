@@ -18,8 +18,9 @@ export function connectionOptions(
   file: { domain?: string; username?: string; apiKey?: string },
 ): Pick<ClientOptions, 'domain' | 'username' | 'apiKey'> {
   const c = resolveCredentials(flags, env, file);
-  if (!c.domain.value) throw missingValue('--domain', 'GORGIAS_DOMAIN');
-  if (!c.username.value) throw missingValue('--username', 'GORGIAS_USERNAME');
+  const setupHint = ['or save the credentials once with `livechat setup gorgias`'];
+  if (!c.domain.value) throw missingValue('--domain', 'GORGIAS_DOMAIN', setupHint);
+  if (!c.username.value) throw missingValue('--username', 'GORGIAS_USERNAME', setupHint);
   if (!c.apiKey.value) throw missingValue('GORGIAS_API_KEY', 'run `livechat setup gorgias`');
   return { domain: c.domain.value, username: c.username.value, apiKey: c.apiKey.value };
 }

@@ -1,6 +1,7 @@
 // Scenario runs: play scripted conversations step by step in the simulated world, then check
 // the lifecycle rules from what passed.
 import { responseText } from '../macro/signoff.js';
+import { SESSION_EXPIRED } from '../protocol.js';
 import { checkTimeline } from './checks.js';
 import type { FaultInjector } from './faults.js';
 import { describeStep, type Scenario, type Step } from './scenario.js';
@@ -42,7 +43,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     options.onReady?.(world);
     for (const s of options.scenarios) {
       world.scenario = s.name;
-      options.onScenario?.(s, world.clock.now());
+      const startedAt = world.clock.now();
+      options.onScenario?.(s, startedAt);
+      let afterExpiry = 0; // steps that failed because the session had expired: told once
       for (const step of s.steps) {
         const fault = options.faults?.beforeStep(world, s, step);
         if (fault)
@@ -54,10 +57,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             detail: `fault injected: ${fault}`,
             fault: 'injected',
           });
-        const problem = await playStep(world, s, step);
+        const problem = await playStep(world, s, step, options.timeoutMs);
         options.faults?.afterStep(world, s, step);
-        if (problem) stepProblems.push(`${s.name}: ${describeStep(step)}: ${problem}`);
+        if (!problem) continue;
+        const expired = expiredSince(world, s, startedAt);
+        if (expired && afterExpiry++ > 0) continue;
+        const why = expired
+          ? ` (the session had expired after ${options.timeoutMs / MINUTE} min of silence: the scenario needs a longer --timeout or shorter waits)`
+          : '';
+        stepProblems.push(`${s.name}: ${describeStep(step)}: ${problem}${why}`);
       }
+      if (afterExpiry > 1) stepProblems.push(`${s.name}: ${afterExpiry - 1} later step(s) failed for the same reason`);
       // Let an open session run to its end, so every session ends exactly once.
       for (let i = 0; i < 100 && world.manager.state(s.conversation) === 'LIVECHAT'; i++) {
         const next = world.clock.nextTimerAt();
@@ -92,11 +102,21 @@ export function webhookCheck(world: World): Check {
   };
 }
 
+/** The bot was told the session expired: a step that then fails is the scenario's fault, not the bridge's. */
+function expiredSince(world: World, s: Scenario, since: number): boolean {
+  return world.entries.some((e) => e.conversation === s.conversation && e.at >= since && e.kind === 'event' && e.payload === SESSION_EXPIRED);
+}
+
+/** Simulated time a `wait` step lasts: built-in waits scale with the timeout. */
+export function waitMs(s: Pick<Scenario, 'waitsForTimeoutMs'>, minutes: number, timeoutMs: number): number {
+  return Math.round(minutes * MINUTE * (s.waitsForTimeoutMs ? timeoutMs / s.waitsForTimeoutMs : 1));
+}
+
 /** Play one step; returns a problem, or undefined when it ran. */
-async function playStep(world: World, s: Scenario, step: Step): Promise<string | undefined> {
+async function playStep(world: World, s: Scenario, step: Step, timeoutMs: number): Promise<string | undefined> {
   const conversation = s.conversation;
   if ('wait' in step) {
-    await world.passTime(step.wait * MINUTE);
+    await world.passTime(waitMs(s, step.wait, timeoutMs));
     return undefined;
   }
   await world.passTime(THINK_MS);

@@ -43,16 +43,16 @@ export function direction(e: Pick<TimelineEntry, 'from' | 'to' | 'kind'>): strin
   return `${e.from} → ${e.to}${e.kind === 'webhook' ? ' (webhook)' : ''}`;
 }
 
-/** Human lines show one line of text at most; `--json` keeps it whole. */
-function quote(text: string, max = 100): string {
+/** A text on one line, cut to `max` when given (on a terminal); piped or `--json`, it stays whole. */
+function quote(text: string, max?: number): string {
   const q = JSON.stringify(text);
-  return q.length > max ? `${q.slice(0, max - 2)}…"` : q;
+  return max !== undefined && q.length > max ? `${q.slice(0, max - 2)}…"` : q;
 }
 
 /** The "what passed" column. */
-export function describeEntry(e: TimelineEntry): string {
+export function describeEntry(e: TimelineEntry, maxText?: number): string {
   const parts: string[] = [];
-  if (e.text !== undefined) parts.push(quote(e.text));
+  if (e.text !== undefined) parts.push(quote(e.text, maxText));
   if (e.payload !== undefined) parts.push(e.kind === 'event' ? e.payload : `payload ${e.payload}`);
   if (e.buttons?.length) parts.push(e.buttons.map((b) => `[${b.title}]`).join(' '));
   if (e.detail) parts.push(e.kind === 'api' || parts.length === 0 ? e.detail : `(${e.detail})`);
@@ -60,6 +60,8 @@ export function describeEntry(e: TimelineEntry): string {
 }
 
 export interface LineStyle {
+  /** Cut a quoted text to this many characters (a terminal's line); unset: never cut. */
+  maxText?: number;
   dim(s: string): string;
   actor(a: Actor, s: string): string;
   button(s: string): string;
@@ -69,7 +71,7 @@ export const plainStyle: LineStyle = { dim: (s) => s, actor: (_a, s) => s, butto
 
 export function formatLine(e: TimelineEntry, startedAt: number, style: LineStyle = plainStyle): string {
   const dir = direction(e).padEnd(28);
-  const what = describeEntry(e).replace(/\[[^\]]+\]/g, (b) => style.button(b));
+  const what = describeEntry(e, style.maxText).replace(/\[[^\]]+\]/g, (b) => style.button(b));
   return `${style.dim(elapsed(e.at - startedAt))}  ${style.actor(e.from, dir)} ${what}`;
 }
 

@@ -1,7 +1,7 @@
 // Base URL and token for the webhook, shared by `webhook-url` and `webhook install/status`.
-// Fast path: a plain config read; conf is loaded only when the token must be written.
+// Fast path: a plain config read; the lock and the write only when the token must be written.
 import { resolveBaseUrl } from '../config/resolve.js';
-import { readConfig, writeConfig, type StoredConfig } from '../config/store.js';
+import { readConfig, updateConfig, type StoredConfig } from '../config/store.js';
 import { usageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { checkBaseUrl, webhookUrlTemplate } from './template.js';
@@ -14,6 +14,8 @@ export interface WebhookSettings {
   url: string | undefined;
   /** The token was created or replaced (and saved) on this run. */
   tokenChanged: boolean;
+  /** What this run did to the saved token. */
+  tokenAction: 'created' | 'updated' | 'unchanged';
 }
 
 export function noBaseUrlError(): Error {
@@ -41,11 +43,13 @@ export async function webhookSettings(
   const file = readConfig(io.env);
   const baseUrl = webhookBaseUrl(flags.baseUrl, io, file);
   let token = file.webhookToken;
-  let tokenChanged = false;
+  let tokenAction: WebhookSettings['tokenAction'] = 'unchanged';
   if (options.rotate || (options.ensureToken && !token)) {
-    token = newWebhookToken();
-    await writeConfig({ webhookToken: token }, io.env);
-    tokenChanged = true;
+    // Decided again under the lock: of two first runs, the second finds the first one's token.
+    const saved = await updateConfig((current) => (options.rotate || !current.webhookToken ? { webhookToken: newWebhookToken() } : {}), io.env);
+    token = saved.after.webhookToken;
+    if (token !== saved.before.webhookToken) tokenAction = saved.before.webhookToken ? 'updated' : 'created';
   }
-  return { baseUrl, token, url: token ? webhookUrlTemplate(baseUrl, token) : undefined, tokenChanged };
+  const tokenChanged = tokenAction !== 'unchanged';
+  return { baseUrl, token, url: token ? webhookUrlTemplate(baseUrl, token) : undefined, tokenChanged, tokenAction };
 }
