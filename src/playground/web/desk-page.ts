@@ -52,7 +52,13 @@ function open(c: Credentials): void {
   const pane = el('section', { class: 'pane desk alone', attrs: { id: 'desk' } });
   const out = el('button', { class: 'sign-out', attrs: { type: 'button' }, on: { click: () => signIn() } }, 'Sign out');
   fill(root, el('div', { class: 'desk-page' }, pane, out));
-  desk = mountDesk(pane, { api: '/api', email: c.email, apiKey: c.apiKey, signoffToken: token, onUnauthorized: (msg) => signIn(msg) });
+  desk = mountDesk(pane, {
+    api: '/api',
+    email: c.email,
+    apiKey: c.apiKey,
+    signoffToken: token,
+    onUnauthorized: (msg) => signIn(`Gorgias refused the email and API key: ${msg}`),
+  });
 }
 
 const c = saved();

@@ -128,6 +128,8 @@ export function mountDesk(root: HTMLElement, options: DeskOptions): Desk {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${options.api}${path}`, {
       method,
+      // The key goes in the header; with credentials omitted a 401 never opens the browser's own login prompt.
+      credentials: 'omit',
       headers: { authorization: auth, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -285,6 +287,7 @@ export function mountDesk(root: HTMLElement, options: DeskOptions): Desk {
   }
 
   function select(id: number): void {
+    if (id !== selected) say('');
     selected = id;
     renderList();
     void refresh();
@@ -302,8 +305,10 @@ export function mountDesk(root: HTMLElement, options: DeskOptions): Desk {
     // Nothing chosen, or the chosen one closed while a newer one is open: show the newest open ticket.
     const newestOpen = tickets.find((t) => t.status === 'open');
     const current = tickets.find((t) => t.id === selected);
+    const was = selected;
     if (newestOpen && (!current || (current.status !== 'open' && newestOpen.id > current.id))) selected = newestOpen.id;
     if (selected === undefined && tickets.length) selected = tickets[0].id;
+    if (was !== undefined && selected !== was) say('');
     renderList();
     // The ticket embeds its messages (GET /api/tickets/{id}).
     ticket = selected === undefined ? undefined : await call<Ticket>('GET', `/tickets/${selected}`);
