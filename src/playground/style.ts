@@ -53,7 +53,7 @@ textarea { resize: vertical; }
 .choice { background: #fff; border-color: var(--accent); color: var(--accent); max-width: 100%; overflow-wrap: anywhere; }
 .compose { display: flex; gap: 8px; padding: 8px 12px; border-top: 1px solid var(--line); }
 
-.desk-body { flex: 1; display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 2.4fr); min-height: 0; }
+.desk-body { flex: 1; display: grid; grid-template-columns: minmax(0, 0.8fr) minmax(0, 2.6fr); min-height: 0; }
 .tickets { border-right: 1px solid var(--line); overflow-y: auto; min-width: 0; }
 .tickets h3 { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .05em; margin: 8px 10px; }
 .ticket-list { list-style: none; margin: 0; padding: 0; }
@@ -69,7 +69,7 @@ textarea { resize: vertical; }
 .ticket .empty { color: var(--muted); padding: 12px; }
 .ticket-head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; padding: 8px 12px 0; min-width: 0; }
 .ticket-head h3 { font-size: 14px; margin: 0; overflow-wrap: anywhere; min-width: 0; }
-.ticket-meta { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 10px; margin: 6px 12px; padding: 6px 8px; background: var(--bg); border-radius: 6px; font-size: 12px; max-height: 8.5em; overflow-y: auto; }
+.ticket-meta { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 230px), 1fr)); gap: 4px 10px; margin: 6px 12px; padding: 6px 8px; background: var(--bg); border-radius: 6px; font-size: 12px; max-height: 8.5em; overflow-y: auto; }
 .meta-group { min-width: 0; }
 .meta-group h4 { margin: 0 0 2px; font-size: 11px; color: var(--muted); text-transform: uppercase; letter-spacing: .05em; }
 .meta-group p { margin: 0; color: var(--muted); }
