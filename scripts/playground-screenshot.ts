@@ -1,13 +1,12 @@
 // Remakes docs/images/playground.png, the README's picture of `livechat playground`, from the
 // built CLI and Debian's chromium (`npm run docs:images`): a hand-off up to the agent's sign-off.
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromiumMissing, launchChromium } from '../test/browser.ts';
+import { checkImageSize } from './images.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const out = resolve(root, 'docs', 'images', 'playground.png');
-const MAX_BYTES = 200 * 1024;
 
 const missing = chromiumMissing();
 if (missing) throw new Error(missing);
@@ -52,9 +51,7 @@ try {
   } finally {
     await browser.close();
   }
-  const bytes = statSync(out).size;
-  console.log(`${out}: ${Math.round(bytes / 1024)} KiB`);
-  if (bytes > MAX_BYTES) throw new Error(`${out} is over ${MAX_BYTES / 1024} KiB: make the shot smaller`);
+  checkImageSize(out);
 } finally {
   child.kill('SIGTERM');
 }

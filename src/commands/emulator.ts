@@ -1,5 +1,5 @@
 // `livechat emulator`: run the local Gorgias until SIGINT/SIGTERM.
-import { usageError } from '../errors.js';
+import { listenError, usageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { maskSecret } from '../mask.js';
 import { untilSignal } from '../signals.js';
@@ -51,11 +51,7 @@ export async function emulator(opts: EmulatorCommandOptions, io: Io): Promise<vo
     // The agent desk of the playground, at /desk: the way to play the agent by hand.
     emu = await startEmulator({ ...parsed, log: (line) => io.err(line), pages: createPages({ playground: false }) });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw usageError(`port ${parsed.port} on ${parsed.host} is already in use (try --port 0)`);
-    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EACCES')
-      throw usageError(`cannot listen on ${parsed.host}:${parsed.port}: ${e.code}`);
-    throw err;
+    throw listenError(err, parsed.host, parsed.port);
   }
 
   if (opts.json) {

@@ -1,7 +1,7 @@
 // `livechat playground`: the emulator, the bridge and a page with a chat and an agent desk, on one
 // local port, until SIGINT/SIGTERM (exit 0, as `livechat emulator`).
 import { realClock } from '../clock.js';
-import { usageError } from '../errors.js';
+import { listenError, usageError } from '../errors.js';
 import { debugWanted } from '../gorgias/connect.js';
 import type { Io } from '../io.js';
 import { parseNumber } from '../numbers.js';
@@ -37,10 +37,7 @@ export async function playground(opts: PlaygroundCommandOptions, io: Io): Promis
   try {
     pg = await startPlayground({ port, host, timeoutMs: timeoutMin * 60_000, log, gorgiasLog: debug ? (line) => io.err(line) : undefined });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw usageError(`port ${port} on ${host} is already in use (try --port 0)`);
-    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EACCES') throw usageError(`cannot listen on ${host}:${port}: ${e.code}`);
-    throw err;
+    throw listenError(err, host, port);
   }
   const running = pg;
   clockNow = () => running.clock.now();
