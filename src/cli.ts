@@ -151,7 +151,8 @@ export function buildProgram(): Command {
   program
     .command('simulate')
     .description('play the whole handoff lifecycle locally, fast-forwarded (no Gorgias account needed)')
-    .addOption(new Option('--scenario <name|file>', 'handoff, expiry, all, or a scenario JSON file').default('all'))
+    .addOption(new Option('--scenario <name|file>', 'handoff, expiry, restart, all, or a scenario JSON file').default('all'))
+    .option('--store <kind>', 'where the bridge keeps its state: memory or sqlite (default: memory; sqlite when the bridge restarts)')
     .option('--timeout <minutes>', 'inactivity timeout in minutes', '30')
     .option('--faults', 'turn on fault injection: 500s, 429 storms, dropped/duplicated/delayed webhooks')
     .option('--sessions <n>', 'load mode: run N conversations through the whole lifecycle')

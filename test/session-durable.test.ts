@@ -243,3 +243,24 @@ describe('the engine on SQLite, across restarts', () => {
     await w2.crash();
   });
 });
+
+describe('forgetting', () => {
+  it('keeps a bounded cache, and forgets idle bot-only conversations after the retention', async () => {
+    const clock = new FakeClock();
+    const helpdesk = memoryHelpdesk(clock);
+    const store = openSqliteStore(join(dir, `forget-${++n}.db`));
+    const manager = createSessionManager({ clock, helpdesk: helpdesk.port, store, cacheSize: 50, retentionMs: 24 * 60 * 60_000, sinks: {} });
+    await manager.start();
+    for (let i = 0; i < 500; i++) await manager.userMessage(`c${i}`, 'hi');
+    await manager.userPayload('open', SESSION_START);
+    await manager.idle();
+    assert.ok(manager.stats().cached <= 50, `cache ${manager.stats().cached}`);
+    assert.equal(store.count().conversations, 501);
+    clock.advance(2 * 24 * 60 * 60_000); // two days: the hourly sweeps run
+    await manager.idle();
+    assert.equal(store.count().conversations, 1, 'only the open session is left');
+    assert.ok(await manager.read('open'), 'a conversation with a session is never forgotten while it is open');
+    manager.close();
+    await store.close();
+  });
+});

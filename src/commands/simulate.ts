@@ -1,9 +1,10 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { LivechatError, usageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { realClock } from '../clock.js';
-import { BUILT_IN, parseScenario, type Scenario } from '../simulator/scenario.js';
+import { BUILT_IN, parseScenario, restarts, type Scenario } from '../simulator/scenario.js';
 import { elapsed, formatLine, jsonLine, type Actor, type LineStyle, type ScenarioStart } from '../simulator/timeline.js';
 import { paint } from '../style.js';
 
@@ -17,6 +18,7 @@ export interface SimulateOptions {
   json?: boolean;
   format?: string;
   report?: string;
+  store?: string;
 }
 
 export type OutputFormat = 'text' | 'json' | 'mermaid';
@@ -75,17 +77,19 @@ export function parseTimeoutMinutes(raw: string | undefined): number {
   return Math.round(minutes * 60_000);
 }
 
-/** `all`, `handoff`, `expiry`, or a scenario JSON file. */
+/** `all`, `handoff`, `expiry`, `restart`, or a scenario JSON file. */
 export function loadScenarios(ref: string | undefined, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Scenario[] {
   const name = ref ?? 'all';
   if (name === 'all') return [BUILT_IN.handoff, BUILT_IN.expiry];
-  if (name === 'handoff' || name === 'expiry') return [BUILT_IN[name]];
+  if (name === 'handoff' || name === 'expiry' || name === 'restart') return [BUILT_IN[name]];
   let text: string;
   try {
     text = readFile(name);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw usageError(`--scenario: "${name}" is not handoff, expiry or all, and cannot be read as a file (${code ?? (err as Error).message})`);
+    throw usageError(
+      `--scenario: "${name}" is not handoff, expiry, restart or all, and cannot be read as a file (${code ?? (err as Error).message})`,
+    );
   }
   let data: unknown;
   try {
@@ -199,6 +203,15 @@ export function parseSeed(raw: string | undefined, fallback: number): number {
   return n;
 }
 
+/** Pure: `--store`; a scenario that restarts the bridge needs state that outlives it, so it defaults to sqlite. */
+export function storeKind(raw: string | undefined, scenarios: Scenario[]): 'memory' | 'sqlite' {
+  const kind = raw ?? (scenarios.some(restarts) ? 'sqlite' : 'memory');
+  if (kind !== 'memory' && kind !== 'sqlite') throw usageError(`--store must be memory or sqlite, got "${kind}"`);
+  if (kind === 'memory' && scenarios.some(restarts))
+    throw usageError('a scenario that restarts the bridge needs --store sqlite: memory does not outlive a process');
+  return kind;
+}
+
 export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
   const timeoutMs = parseTimeoutMinutes(opts.timeout);
   if (opts.sessions !== undefined) {
@@ -214,6 +227,8 @@ export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
   // Under faults the outage scenario joins the default run: retries that run out must end the session cleanly.
   const scenarios = faults && opts.scenario === 'outage' ? [faults.OUTAGE] : loadScenarios(opts.scenario);
   if (faults && (opts.scenario ?? 'all') === 'all') scenarios.push(faults.OUTAGE);
+  const kind = storeKind(opts.store, scenarios);
+  const scratch = kind === 'sqlite' ? mkdtempSync(join(tmpdir(), 'livechat-simulate-')) : undefined;
   const { runSimulation } = await import('../simulator/run.js');
   const style = lineStyle(io);
   const c = paint(io);
@@ -222,28 +237,34 @@ export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
   const wallStart = realClock.now();
 
   if (faults && format === 'text') io.out(c.dim(`faults on (seed ${seed}): ${faultsLine(faults.WEBHOOK_FAULTS)}`));
-  const result = await runSimulation({
-    scenarios,
-    timeoutMs,
-    ...(faults && seed !== undefined
-      ? {
-          ...faults.FAULT_WORLD,
-          faults: faults.faultInjector(seed),
-          onReady: (world) => world.emulator.faults.webhooks({ ...faults.WEBHOOK_FAULTS, seed }),
-        }
-      : {}),
-    onScenario(s, at) {
-      scenarioStart = at;
-      starts.push({ name: s.name, conversation: s.conversation, startedAt: at });
-      if (format === 'text') io.out(`\n${c.bold(`── scenario: ${s.name} (${s.conversation}) ──`)}`);
-    },
-    onEntry(e) {
-      if (json) io.out(jsonLine(e));
-      else if (format === 'mermaid') return;
-      else if (e.scenario === 'setup') io.out(`${c.dim('setup')}      ${style.actor(e.from, `${e.from} → ${e.to}`.padEnd(28))} ${e.detail ?? ''}`);
-      else io.out(formatLine(e, scenarioStart, style));
-    },
-  });
+  let result: Awaited<ReturnType<typeof runSimulation>>;
+  try {
+    result = await runSimulation({
+      scenarios,
+      timeoutMs,
+      store: scratch ? { kind: 'sqlite', path: join(scratch, 'livechat.db') } : { kind: 'memory' },
+      ...(faults && seed !== undefined
+        ? {
+            ...faults.FAULT_WORLD,
+            faults: faults.faultInjector(seed),
+            onReady: (world) => world.emulator.faults.webhooks({ ...faults.WEBHOOK_FAULTS, seed }),
+          }
+        : {}),
+      onScenario(s, at) {
+        scenarioStart = at;
+        starts.push({ name: s.name, conversation: s.conversation, startedAt: at });
+        if (format === 'text') io.out(`\n${c.bold(`── scenario: ${s.name} (${s.conversation}) ──`)}`);
+      },
+      onEntry(e) {
+        if (json) io.out(jsonLine(e));
+        else if (format === 'mermaid') return;
+        else if (e.scenario === 'setup') io.out(`${c.dim('setup')}      ${style.actor(e.from, `${e.from} → ${e.to}`.padEnd(28))} ${e.detail ?? ''}`);
+        else io.out(formatLine(e, scenarioStart, style));
+      },
+    });
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
 
   const wallMs = Math.max(1, realClock.now() - wallStart);
   const speedup = Math.round(result.simulatedMs / wallMs);

@@ -27,6 +27,8 @@ export interface SimulationOptions extends Pick<WorldOptions, 'engine' | 'client
   onReady?: (world: World) => void;
   /** Breaks Gorgias around steps (`--faults`). */
   faults?: FaultInjector;
+  /** Where the bridge keeps its state (default: memory). */
+  store?: WorldOptions['store'];
 }
 
 export interface SimulationResult {
@@ -38,7 +40,13 @@ export interface SimulationResult {
 
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const stepProblems: string[] = [];
-  const world = await createWorld({ timeoutMs: options.timeoutMs, onEntry: options.onEntry, engine: options.engine, client: options.client });
+  const world = await createWorld({
+    timeoutMs: options.timeoutMs,
+    onEntry: options.onEntry,
+    engine: options.engine,
+    client: options.client,
+    store: options.store,
+  });
   try {
     options.onReady?.(world);
     for (const s of options.scenarios) {
@@ -88,11 +96,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
 /** Every webhook that was sent (not dropped on purpose) got a 2xx from our receiver. */
 export function webhookCheck(world: World): Check {
-  const sent = world.emulator.deliveries.filter((d) => !d.dropped);
-  const dropped = world.emulator.deliveries.length - sent.length;
+  const isDown = (at: string) => world.downtime.some((w) => Date.parse(at) >= w.from && (w.to === undefined || Date.parse(at) < w.to));
+  const lost = world.emulator.deliveries.filter((d) => !d.dropped && isDown(d.at));
+  const sent = world.emulator.deliveries.filter((d) => !d.dropped && !isDown(d.at));
+  const dropped = world.emulator.deliveries.filter((d) => d.dropped).length;
   const doubled = sent.filter((d) => d.duplicate).length;
   const refused = sent.filter((d) => d.error || (d.status !== undefined && (d.status < 200 || d.status >= 300)));
-  const faults = dropped || doubled ? ` (fault injection: ${dropped} dropped, ${doubled} sent twice)` : '';
+  const notes = [
+    dropped || doubled ? `fault injection: ${dropped} dropped, ${doubled} sent twice` : '',
+    lost.length ? `${lost.length} sent while the bridge was down, lost` : '',
+  ].filter(Boolean);
+  const faults = notes.length ? ` (${notes.join('; ')})` : '';
   return {
     name: 'webhooks accepted by the receiver',
     ok: refused.length === 0,
@@ -115,6 +129,15 @@ export function waitMs(s: Pick<Scenario, 'waitsForTimeoutMs'>, minutes: number, 
 /** Play one step; returns a problem, or undefined when it ran. */
 async function playStep(world: World, s: Scenario, step: Step, timeoutMs: number): Promise<string | undefined> {
   const conversation = s.conversation;
+  if ('crash' in step) {
+    await world.crash();
+    return undefined;
+  }
+  if ('restart' in step) {
+    await world.passTime(THINK_MS);
+    await world.restart();
+    return undefined;
+  }
   if ('wait' in step) {
     await world.passTime(waitMs(s, step.wait, timeoutMs));
     return undefined;

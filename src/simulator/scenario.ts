@@ -9,7 +9,9 @@ export type Step =
   | { press: string } // the user presses the button with this title, from the last agent message
   | { agent: string } // the agent replies in Gorgias
   | { macro: true | string } // the agent applies the sign-off macro (true) or the macro with this name
-  | { wait: number }; // minutes of silence
+  | { wait: number } // minutes of silence
+  | { crash: true } // the bridge dies (kill -9): webhooks meanwhile are lost
+  | { restart: true }; // a new bridge on the same data
 
 export interface Scenario {
   name: string;
@@ -24,7 +26,7 @@ export interface Scenario {
   waitsForTimeoutMs?: number;
 }
 
-export const BUILT_IN: Record<'handoff' | 'expiry', Scenario> = {
+export const BUILT_IN: Record<'handoff' | 'expiry' | 'restart', Scenario> = {
   handoff: {
     name: 'handoff',
     conversation: 'conv-handoff',
@@ -59,9 +61,33 @@ export const BUILT_IN: Record<'handoff' | 'expiry', Scenario> = {
       { user: 'Sorry, I was away. Is anyone there?' },
     ],
   },
+  restart: {
+    name: 'restart',
+    conversation: 'conv-restart',
+    user: { name: 'Grace Hopper', email: 'grace@example.com', channel: 'webchat' },
+    waitsForTimeoutMs: DEFAULT_TIMEOUT_MS,
+    steps: [
+      { payload: SESSION_START },
+      { user: 'My parcel never came' },
+      { agent: 'Sorry to hear that! Which order is it?' },
+      { user: 'Order #2001' },
+      { crash: true },
+      { agent: 'Found it: it is at the depot.' },
+      { wait: 2 },
+      { restart: true },
+      { user: 'Can it come tomorrow?' },
+      { agent: 'Yes, tomorrow morning.' },
+      { macro: true },
+      { press: 'End chat' },
+      { user: 'Thanks, bot' },
+    ],
+  },
 };
 
-const STEP_KEYS = ['user', 'payload', 'press', 'agent', 'macro', 'wait'] as const;
+/** Whether a scenario restarts the bridge (it then needs a store that outlives it). */
+export const restarts = (s: Scenario): boolean => s.steps.some((step) => 'crash' in step || 'restart' in step);
+
+const STEP_KEYS = ['user', 'payload', 'press', 'agent', 'macro', 'wait', 'crash', 'restart'] as const;
 const SCENARIO_KEYS = ['name', 'conversation', 'user', 'steps'];
 /** What a user may send that the bridge acts on; other payloads go to the bot as they are. */
 const USER_PAYLOADS = [SESSION_START, SESSION_END];
@@ -104,6 +130,10 @@ function parseStep(raw: unknown, at: string, where: string): Step {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(where, `${at}: "wait" must be minutes >= 0`);
     return { wait: value };
   }
+  if (key === 'crash' || key === 'restart') {
+    if (value !== true) fail(where, `${at}: "${key}" must be true`);
+    return { [key]: true } as Step;
+  }
   if (key === 'macro') {
     if (value !== true && (typeof value !== 'string' || value === '')) fail(where, `${at}: "macro" must be true or a macro name`);
     return { macro: value };
@@ -142,6 +172,8 @@ export function describeStep(step: Step): string {
   if ('press' in step) return `user presses [${step.press}]`;
   if ('agent' in step) return `agent says "${step.agent}"`;
   if ('macro' in step) return step.macro === true ? 'agent applies the sign-off macro' : `agent applies macro "${step.macro}"`;
+  if ('crash' in step) return 'the bridge crashes';
+  if ('restart' in step) return 'the bridge restarts';
   return `${step.wait} minutes pass`;
 }
 

@@ -9,6 +9,7 @@ import { createReceiver, listenReceiver, type RunningReceiver } from '../receive
 import { FakeClock, realClock, stopwatch } from '../clock.js';
 import { gorgiasHelpdesk } from '../helpdesk/gorgias.js';
 import { createSessionManager, type BotInput, type SessionManager, type SessionManagerOptions, type UserOutput } from '../session/manager.js';
+import { memoryStore, type SessionStore } from '../session/store.js';
 import { SESSION_EXPIRED, SESSION_START } from '../protocol.js';
 import { desiredIntegration } from '../webhook/integration.js';
 import { applyInstall, planInstall } from '../webhook/install.js';
@@ -47,13 +48,24 @@ export interface WorldOptions {
   engine?: Partial<Omit<SessionManagerOptions, 'clock' | 'helpdesk' | 'sinks' | 'timeoutMs'>>;
   /** Client options for fault runs. */
   client?: Partial<Pick<ClientOptions, 'timeoutMs' | 'maxRetries' | 'maxRateLimitWaits' | 'backoffBaseMs'>>;
+  /** Where the bridge keeps its state: in memory, or a SQLite file (what `livechat serve` runs on). */
+  store?: { kind: 'memory' } | { kind: 'sqlite'; path: string };
 }
 
 export interface World {
   clock: FakeClock;
   emulator: Emulator;
   receiver: RunningReceiver;
-  manager: SessionManager;
+  /** The bridge running now (a new one after each restart). */
+  readonly manager: SessionManager;
+  /** Where the bridge keeps its state. */
+  storeKind: 'memory' | 'sqlite';
+  /** The bridge dies at once (kill -9): webhooks meanwhile are refused, and Gorgias never sends them again. */
+  crash(): Promise<void>;
+  /** A new bridge on the same data: timers re-armed, queued calls and deliveries resumed, open sessions caught up. */
+  restart(): Promise<void>;
+  /** Simulated intervals while the bridge was down. */
+  downtime: Array<{ from: number; to?: number }>;
   entries: TimelineEntry[];
   /** The scenario name stamped on new entries. */
   scenario: string;
@@ -120,6 +132,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   const token = newWebhookToken();
   let manager: SessionManager | undefined;
   let world: World | undefined;
+  let down = false;
   /** Conversation -> when its latest agent webhook reached the receiver (real ms). */
   const webhookIn = new Map<string, number>();
 
@@ -155,6 +168,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     createReceiver({
       token,
       async onEvent(event) {
+        // A dead bridge answers nothing; Gorgias records a failed call and never sends it again.
+        if (down) throw new Error('the bridge is down');
         const conversation = event.conversationId ?? `ticket-${event.ticketId ?? '?'}`;
         const who = event.fromAgent ? 'agent message' : "echo of the user's message, ignored";
         const lateMs = lateness(event);
@@ -230,33 +245,44 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     detail: `macro create: macro #${macro.id} "${macro.name}": ${JSON.stringify(responseText(macro))}`,
   });
 
-  manager = createSessionManager({
-    clock,
-    timeoutMs: options.timeoutMs,
-    helpdesk: gorgiasHelpdesk(client),
-    ...options.engine,
-    sinks: {
-      toUser: (conversation, out) => toUser(conversation, out, 'bridge'),
-      toBot,
-      trace(t) {
-        if (t.phase === 'response') return;
-        record({
-          conversation: t.conversationId,
-          from: 'bridge',
-          to: 'gorgias',
-          kind: 'api',
-          detail: `${t.call}${t.ticketId ? ` #${t.ticketId}` : ''}: ${t.phase === 'request' ? '' : `${t.phase}: `}${t.detail}`,
-          ...(t.phase === 'request' ? {} : { fault: t.phase }),
-        });
+  const storeKind = options.store?.kind ?? 'memory';
+  const openStore = async (): Promise<SessionStore> => {
+    if (options.store?.kind !== 'sqlite') return (memory ??= memoryStore());
+    const { openSqliteStore } = await import('../store/sqlite.js');
+    return openSqliteStore(options.store.path);
+  };
+  let memory: SessionStore | undefined;
+  let store = await openStore();
+  const downtime: Array<{ from: number; to?: number }> = [];
+  const boot = (): SessionManager =>
+    createSessionManager({
+      clock,
+      store,
+      timeoutMs: options.timeoutMs,
+      helpdesk: gorgiasHelpdesk(client),
+      ...options.engine,
+      sinks: {
+        toUser: (conversation, out) => toUser(conversation, out, 'bridge'),
+        toBot,
+        trace(t) {
+          if (t.phase === 'response') return;
+          record({
+            conversation: t.conversationId,
+            from: 'bridge',
+            to: 'gorgias',
+            kind: 'api',
+            detail: `${t.call}${t.ticketId ? ` #${t.ticketId}` : ''}: ${t.phase === 'request' ? '' : `${t.phase}: `}${t.detail}`,
+            ...(t.phase === 'request' ? {} : { fault: t.phase }),
+          });
+        },
       },
-    },
-  });
-  const engine = manager;
+    });
+  manager = boot();
 
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 50; i++) {
       const before = emulator.requests.length + emulator.deliveries.length;
-      await engine.idle();
+      await manager!.idle();
       // Deliveries delayed on the fake clock go out when passTime moves it; do not wait for them here.
       await emulator.idle({ scheduled: false });
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -268,7 +294,40 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     clock,
     emulator,
     receiver,
-    manager: engine,
+    get manager() {
+      return manager!;
+    },
+    storeKind,
+    downtime,
+    async crash() {
+      manager!.close();
+      if (storeKind === 'sqlite') await store.close();
+      down = true;
+      downtime.push({ from: clock.now() });
+      record({
+        conversation: '-',
+        from: 'bridge',
+        to: 'bridge',
+        kind: 'event',
+        detail: `the bridge crashed (kill -9); its state is in ${storeKind === 'sqlite' ? 'the SQLite file' : 'memory'}`,
+      });
+    },
+    async restart() {
+      if (storeKind === 'sqlite') store = await openStore();
+      manager = boot();
+      down = false;
+      const last = downtime.at(-1);
+      if (last) last.to = clock.now();
+      record({
+        conversation: '-',
+        from: 'bridge',
+        to: 'bridge',
+        kind: 'event',
+        detail: 'the bridge restarted on the same data: timers re-armed, open sessions caught up',
+      });
+      await manager.start();
+      await settle();
+    },
     entries,
     scenario: 'setup',
     macroId: macro.id,
@@ -293,9 +352,10 @@ export async function createWorld(options: WorldOptions): Promise<World> {
         .at(-1)?.id;
     },
     async close() {
-      engine.close();
+      manager!.close();
       await receiver.close();
       await emulator.close();
+      if (!down) await store.close();
     },
   };
   return world;
