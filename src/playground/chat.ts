@@ -3,7 +3,7 @@
 // chat pane.
 import type { Bridge } from '../bridge/index.js';
 import type { Clock } from '../clock.js';
-import { SESSION_END, SESSION_START } from '../protocol.js';
+import { SESSION_END, SESSION_EXPIRED, SESSION_FAILED, SESSION_START } from '../protocol.js';
 import type { Deliver, Submitted } from '../session/manager.js';
 import type { BotInput, UserMeta, UserOutput } from '../session/types.js';
 import { botReply } from '../simulator/world.js';
@@ -32,11 +32,12 @@ export interface Chat {
   deliver: Deliver;
 }
 
+/** The divider the chat shows at each turn of the hand-off. */
 export const EVENT_WORDS: Record<string, string> = {
   [SESSION_START]: 'handed over to a human: the bridge opens a Gorgias ticket',
   [SESSION_END]: 'the user ended the chat: back to the bot',
-  LIVECHAT_SESSION_EXPIRED: 'the chat expired: back to the bot',
-  LIVECHAT_SESSION_FAILED: 'Gorgias could not be reached: back to the bot',
+  [SESSION_EXPIRED]: 'the chat expired: back to the bot',
+  [SESSION_FAILED]: 'Gorgias could not be reached: back to the bot',
 };
 
 /** What the bot is told by a delivery for it, as the simulator's bot takes it. */
