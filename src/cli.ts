@@ -134,7 +134,7 @@ export function buildProgram(): Command {
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--email <email>', 'the account email to accept', 'agent@example.com')
     .option('--api-key <key>', 'the API key to accept (default: a generated one, printed once)')
-    .option('--rate-limit <n>', 'calls allowed per window and key', '40')
+    .option('--rate-limit <n>', 'calls allowed per window and key (off or 0: no limit)', '40')
     .option('--rate-window <seconds>', 'rate-limit window in seconds', '20')
     .option('--json', 'print the connection details as one JSON line')
     .action(async (opts) => (await import('./commands/emulator.js')).emulator(opts, processIo()));

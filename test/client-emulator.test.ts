@@ -246,3 +246,173 @@ test('clientFromFlags: flags > env > file, notices and debug lines go to stderr,
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('every path the client calls, listed: none is deprecated', async () => {
+  const { c } = client();
+  await c.getAccount();
+  await c.getCurrentUser();
+  const customer = await c.createCustomer({ email: 'paths@example.com' });
+  await c.findCustomers({ email: customer.email! });
+  const ticket = await c.createTicket({
+    external_id: 'paths-1',
+    channel: 'chat',
+    via: 'api',
+    customer: { email: 'paths@example.com' },
+    messages: [{ channel: 'chat', via: 'api', from_agent: false, sender: { email: 'paths@example.com' }, body_text: 'hi' }],
+  });
+  for await (const t of c.listTickets({ external_id: 'paths-1' })) assert.equal(t.id, ticket.id);
+  await c.getTicket(ticket.id);
+  const m = await c.createMessage(ticket.id, {
+    channel: 'chat',
+    via: 'api',
+    from_agent: false,
+    sender: { email: 'paths@example.com' },
+    body_text: 'again',
+  });
+  for await (const x of c.listMessages(ticket.id)) assert.equal(x.ticket_id, ticket.id);
+  assert.equal((await c.getMessage(ticket.id, m.id))?.body_text, 'again');
+  assert.ok(await c.listRecentMessages({ afterId: 0 }));
+  await c.updateTicket(ticket.id, { status: 'closed' });
+  const made = await c.createMacro(macro(300));
+  for await (const x of c.listMacros()) assert.ok(x.id);
+  await c.getMacro(made.id);
+  await c.updateMacro(made.id, { name: 'renamed' });
+  await c.deleteMacro(made.id);
+  const integration = await c.createIntegration({
+    type: 'http',
+    name: 'paths',
+    http: {
+      url: 'http://127.0.0.1:9/',
+      method: 'POST',
+      request_content_type: 'application/json',
+      response_content_type: 'application/json',
+      headers: {},
+      triggers: {},
+    },
+  });
+  for await (const x of c.listIntegrations()) assert.ok(x.id);
+  await c.getIntegration(integration.id);
+  await c.updateIntegration(integration.id, { name: 'renamed' });
+  await c.deleteIntegration(integration.id);
+
+  const called = [...new Set(emu.requests.map((r) => `${r.method} ${r.path.replace(/\/\d+/g, '/{id}')}`))].sort();
+  assert.deepEqual(called, [
+    'DELETE /api/integrations/{id}',
+    'DELETE /api/macros/{id}',
+    'GET /api/account',
+    'GET /api/customers',
+    'GET /api/integrations',
+    'GET /api/integrations/{id}',
+    'GET /api/macros',
+    'GET /api/macros/{id}',
+    'GET /api/messages',
+    'GET /api/tickets',
+    'GET /api/tickets/{id}',
+    'GET /api/tickets/{id}/messages/{id}',
+    'GET /api/users/{id}',
+    'POST /api/customers',
+    'POST /api/integrations',
+    'POST /api/macros',
+    'POST /api/tickets',
+    'POST /api/tickets/{id}/messages',
+    'PUT /api/integrations/{id}',
+    'PUT /api/macros/{id}',
+    'PUT /api/tickets/{id}',
+  ]);
+  assert.deepEqual(
+    emu.requests.filter((r) => r.deprecated),
+    [],
+    'no deprecated endpoint (GET /api/tickets/{id}/messages)',
+  );
+  assert.ok(emu.requests.every((r) => r.status < 300));
+});
+
+test('ticket lookups send trashed=false; messages are listed oldest first with GET /api/messages?ticket_id=', async () => {
+  const seen: string[] = [];
+  const { c } = client({ debug: (l) => seen.push(l) });
+  for await (const t of c.listTickets({ external_id: 'nobody' })) assert.fail(`unexpected ticket ${t.id}`);
+  assert.match(seen[0], /^GET \/api\/tickets\?external_id=nobody&trashed=false&limit=100 200/);
+  const ticket = emu.store.createTicket({
+    external_id: 'order-1',
+    channel: 'chat',
+    via: 'api',
+    customer: { email: 'order@example.com' },
+    messages: [{ channel: 'chat', via: 'api', from_agent: false, sender: { email: 'order@example.com' }, body_text: 'one' }],
+  });
+  emu.store.createMessage(ticket.id, { channel: 'chat', via: 'api', from_agent: false, body_text: 'two' });
+  const texts: string[] = [];
+  for await (const m of c.listMessages(ticket.id)) texts.push(m.body_text);
+  assert.deepEqual(texts, ['one', 'two']);
+  assert.match(seen.at(-1)!, new RegExp(`^GET /api/messages\\?ticket_id=${ticket.id}&limit=100&order_by=created_datetime%3Aasc 200`));
+  assert.equal(await c.getMessage(ticket.id, 99_999_999), undefined, '404: no such message');
+});
+
+test('[guess] listRecentMessages: the account, newest first down to the boundary, returned oldest first', async () => {
+  const { c } = client();
+  const t = emu.store.createTicket({
+    external_id: 'recent-1',
+    channel: 'chat',
+    via: 'api',
+    customer: { email: 'recent@example.com' },
+    messages: [{ channel: 'chat', via: 'api', from_agent: false, sender: { email: 'recent@example.com' }, body_text: 'r0' }],
+  });
+  const boundary = emu.store.listMessages(t.id)[0].id;
+  for (let i = 1; i <= 150; i++) emu.store.createMessage(t.id, { channel: 'chat', via: 'api', from_agent: false, body_text: `r${i}` });
+  emu.requests.length = 0;
+  const recent = await c.listRecentMessages({ afterId: boundary });
+  assert.deepEqual(
+    recent?.map((m) => m.body_text),
+    Array.from({ length: 150 }, (_, i) => `r${i + 1}`),
+  );
+  assert.equal(emu.requests.length, 2, 'two pages of 100, stopped at the boundary');
+  const capped = await c.listRecentMessages({ afterId: boundary, maxPages: 1 });
+  assert.equal(capped?.length, 100);
+  assert.equal(capped?.at(-1)?.body_text, 'r150');
+});
+
+test('[guess] listRecentMessages falls back cleanly when Gorgias refuses a listing without ticket_id', async () => {
+  const http = await import('node:http');
+  const server = http.createServer((req, res) => {
+    const refused = req.url?.startsWith('/api/messages?') && !req.url.includes('ticket_id=');
+    res.writeHead(refused ? 400 : 500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { msg: 'ticket_id is required' } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const { port } = server.address() as { port: number };
+    const { c } = client({ domain: `http://127.0.0.1:${port}`, maxRetries: 0 });
+    assert.equal(await c.listRecentMessages({ afterId: 1 }), undefined);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('deletes: any 2xx is success; a 404 on the retry of a delete that got no answer is success; a first 404 is not', async () => {
+  const { c, clock } = client({ timeoutMs: 150 });
+  const m = await c.createMacro(macro(400));
+  // The first try is carried out but answered too late; the retry finds it gone.
+  emu.faults.setLatency(1000);
+  const sleep = clock.sleep;
+  clock.sleep = async (ms) => {
+    emu.faults.setLatency(0);
+    await sleep(ms);
+  };
+  emu.requests.length = 0;
+  await c.deleteMacro(m.id);
+  // The late first answer is recorded when it is finally written (bounded wait).
+  const deletes = () => emu.requests.filter((r) => r.path === `/api/macros/${m.id}`).map((r) => `${r.method} ${r.status}`);
+  for (let i = 0; i < 100 && deletes().length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(deletes().sort(), ['DELETE 204', 'DELETE 404']);
+  assert.throws(() => emu.store.getMacro(m.id), /not found/i);
+  clock.sleep = sleep;
+  await rejectsWith(c.deleteMacro(m.id), 'not_found', 404);
+
+  const http = await import('node:http');
+  const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('deleted, not JSON'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const { port } = server.address() as { port: number };
+    await client({ domain: `http://127.0.0.1:${port}` }).c.deleteMacro(1);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});

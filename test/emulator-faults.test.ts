@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
-import { shuffle } from '../src/emulator/webhooks.ts';
+import { shuffle } from '../src/emulator/webhook-faults.ts';
 import { seededRandom } from '../src/random.ts';
 import { FakeClock } from '../src/clock.ts';
 import { call, customerMessage, httpIntegration, livechatTemplate, newTicket, startReceiver, tick, type Receiver } from './emulator-helpers.ts';

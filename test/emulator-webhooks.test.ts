@@ -16,7 +16,7 @@ describe('template filling (unit)', () => {
   test('dotted paths, negative indexes, booleans, unknown -> empty', () => {
     assert.equal(resolvePath(ctx, 'ticket.messages[-1].body_text'), 'last');
     assert.equal(resolvePath(ctx, 'ticket.messages[0].body_text'), 'first');
-    assert.equal(fillTemplate('{{message.from_agent}}|{{ ticket.id }}|{{nope.x}}|{{ticket.constructor}}', ctx), 'false|7||');
+    assert.equal(fillTemplate('{{message.from_agent}}|{{ ticket.id }}|{{nope.x}}|{{ticket.constructor}}', ctx), 'False|7||');
   });
   test('encoded vs raw', () => {
     assert.equal(fillUrl('http://h/?t={{message.body_text}}', ctx, 'encoded'), 'http://h/?t=x%20%26%20y');
@@ -50,10 +50,10 @@ describe('HTTP integrations fire', () => {
     assert.equal(rx.received.length, 2);
     const [first, got] = rx.received;
     assert.equal(first.query.get('text'), 'I need a human');
-    assert.equal(first.query.get('from_agent'), 'false');
+    assert.equal(first.query.get('from_agent'), 'False');
     assert.equal(got.method, 'POST');
     assert.equal(got.query.get('text'), TRICKY);
-    assert.equal(got.query.get('from_agent'), 'true');
+    assert.equal(got.query.get('from_agent'), 'True');
     assert.equal(got.query.get('external_id'), 'conv-42');
     assert.equal(got.query.get('ticket_id'), String(t.body.id));
     assert.equal(got.query.get('event_type'), 'ticket-message-created');
@@ -189,7 +189,7 @@ describe('agent console', () => {
       return o;
     };
     assert.deepEqual(strip(rx.received[1].query), strip(rx.received[0].query));
-    assert.equal(rx.received[1].query.get('from_agent'), 'true');
+    assert.equal(rx.received[1].query.get('from_agent'), 'True');
     assert.equal(rx.received[1].query.get('message_id'), String(viaConsole.id));
     assert.equal(rx.received[0].query.get('message_id'), String(viaApi.body.id));
     assert.equal(viaConsole.sender.email, emu.email);
@@ -220,7 +220,7 @@ describe('agent console', () => {
     await emu.idle();
     assert.equal(rx.received.length, 1);
     assert.equal(rx.received[0].query.get('text'), 'Thanks! LIVECHAT_SESSION_END');
-    assert.equal(rx.received[0].query.get('from_agent'), 'true');
+    assert.equal(rx.received[0].query.get('from_agent'), 'True');
     const after = (await call(emu, 'GET', `/api/tickets/${t.id}`)).body;
     assert.equal(after.status, 'closed');
     assert.deepEqual(after.tags.map((x: any) => x.name).sort(), ['livechat', 'resolved']);

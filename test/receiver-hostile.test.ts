@@ -257,12 +257,12 @@ const hugeBodies: Hostile[] = [
     mayReset: true,
   },
   {
-    name: '1 MB chunked body',
+    name: 'chunked body 64 KB over the limit',
     data: request(
       'POST',
       path(),
       { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
-      chunked(Buffer.alloc(1 << 20, 0x61), 16384),
+      chunked(Buffer.alloc(DEFAULT_MAX_BODY_BYTES + (1 << 16), 0x61), 16384),
     ),
     expect: 413,
     mayReset: true,
@@ -467,7 +467,7 @@ describe('webhook receiver under hostile input', () => {
 
     const barrage: Array<Hostile | 'valid'> = [];
     const heavy = [...hugeUrls, ...hugeBodies, ...garbage, badBodies.find((b) => b.name === 'deeply nested JSON array')!];
-    const megabyteBody = hugeBodies.find((b) => b.name === '1 MB chunked body')!;
+    const megabyteBody = hugeBodies.find((b) => b.name === 'chunked body 64 KB over the limit')!;
     for (let i = 0; i < 400; i++) {
       barrage.push(i % 4 === 0 ? megabyteBody : heavy[i % heavy.length]); // ~130 MB sent in all
       if (i % 12 === 0) barrage.push('valid');

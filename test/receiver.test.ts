@@ -240,3 +240,101 @@ describe('parseWebhook and decodeText (pure)', () => {
     assert.equal(r.event.ticketId, 5);
   });
 });
+
+describe('parseWebhook: the installed body, missing values, and when to read a message back (pure)', () => {
+  const HARD = 'a & b #1 + 2 = 3 100%\nمرحبا 🎉';
+  const context = (message: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      ticket: { id: 100, external_id: 'conv-1', messages: [] },
+      message: { id: 7, ticket_id: 100, body_text: HARD, from_agent: true, channel: 'chat', ...message },
+      ...extra,
+    });
+  const url = '/w?external_id=conv-1&ticket_id=100&event_type=ticket-message-created&event_id=55&message_id=7&from_agent=True&channel=chat';
+  const parse = (u: string, body = '', type: string | undefined = 'application/json', headerToken?: string) =>
+    parseWebhook(u, body, type, { token: 't', headerToken });
+
+  it('the {{context}} body gives the ids, the exact text and the channel; the token comes in the header', () => {
+    const r = parse(url, context({}), 'application/json', 't');
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.event, {
+      conversationId: 'conv-1',
+      ticketId: 100,
+      eventType: 'ticket-message-created',
+      eventId: '55',
+      messageId: '7',
+      text: HARD,
+      fromAgent: true,
+      channel: 'chat',
+    });
+    assert.deepEqual(parse(url, context({})), { ok: false, status: 401, reason: 'missing token' });
+    // The body wins over the URL, and an event in it is used.
+    const noted = parse(
+      '/w?message_id=1&from_agent=False',
+      context({ channel: 'internal-note' }, { event: { id: 9, type: 'ticket-message-created' } }),
+      undefined,
+      't',
+    );
+    assert.ok(noted.ok);
+    assert.deepEqual([noted.event.channel, noted.event.fromAgent, noted.event.messageId, noted.event.eventId], ['internal-note', true, '7', '9']);
+  });
+
+  it('a body without channel or with no text: read back (verify)', () => {
+    const noChannel = parse(url.replace('&channel=chat', ''), context({ channel: null }), 'application/json', 't');
+    assert.ok(noChannel.ok);
+    assert.equal(noChannel.event.verify, 'channel');
+    const noText = parse(url, context({ body_text: null }), 'application/json', 't');
+    assert.ok(noText.ok);
+    assert.equal(noText.event.verify, 'text');
+  });
+
+  it('None, null and empty mean missing; True and False are the flag', () => {
+    const q = (over: string) => `/x?external_id=conv-1&ticket_id=5&event_id=1&message_id=9&text=hi&from_agent=True&channel=chat&token=t${over}`;
+    const none = parseWebhook(
+      '/x?external_id=None&ticket_id=5&event_id=None&message_id=9&text=hi&from_agent=False&channel=null&token=t',
+      '',
+      undefined,
+      { token: 't' },
+    );
+    assert.ok(none.ok);
+    assert.deepEqual(
+      [none.event.conversationId, none.event.eventId, none.event.channel, none.event.fromAgent],
+      [undefined, undefined, undefined, false],
+    );
+    assert.equal(none.event.verify, undefined, "a customer's echo is never read back");
+    const flag = parse(q(''));
+    assert.ok(flag.ok);
+    assert.deepEqual([flag.event.fromAgent, flag.event.verify], [true, undefined]);
+    const noText = parseWebhook(q('').replace('text=hi', 'text=None'), '', undefined, { token: 't' });
+    assert.ok(noText.ok);
+    assert.equal(noText.event.verify, 'text');
+    const noFlag = parseWebhook(q('').replace('from_agent=True', 'from_agent=None'), '', undefined, { token: 't' });
+    assert.ok(noFlag.ok);
+    assert.deepEqual([noFlag.event.fromAgent, noFlag.event.verify], [true, 'text']);
+    // Without a message id nothing can be read back: missing is malformed.
+    const noId = parseWebhook('/x?external_id=c&event_id=1&text=None&from_agent=True&token=t', '', undefined, { token: 't' });
+    assert.deepEqual(noId, { ok: false, status: 400, reason: 'missing text' });
+  });
+
+  it('a query text is read back when it may not be exact: cut short, an ambiguous "+", an unencoded %XX; a legacy URL for its channel', () => {
+    const q = (text: string, tail = '&from_agent=True&channel=chat') =>
+      `/x?external_id=c&ticket_id=5&event_id=1&message_id=9&text=${text}${tail}&token=t`;
+    const verdict = (u: string) => {
+      const r = parseWebhook(u, '', undefined, { token: 't' });
+      assert.ok(r.ok, u);
+      return [r.event.text, r.event.verify];
+    };
+    assert.deepEqual(verdict(q(encodeURIComponent(HARD))), [HARD, undefined], 'fully encoded: exact');
+    assert.deepEqual(verdict(q('C++')), ['C  ', 'text'], '"+" may be a plus or a space');
+    assert.deepEqual(verdict(q('Tom+%26+Jerry')), ['Tom & Jerry', 'text'], 'form-encoded: read back too');
+    assert.deepEqual(verdict(q('a%20&%20b+c')), ['a & b+c', 'text'], 'unencoded "&" with %XX: a typed %20 would be lost');
+    assert.deepEqual(verdict(q('a&b+c')), ['a&b+c', undefined], 'unencoded, nothing to decode: exact');
+    // A raw "#" ends the URL: no from_agent after the text (the token came in the header).
+    const cut = parseWebhook('/x?external_id=c&ticket_id=5&event_id=1&message_id=9&text=Tom%20&%20Jerry%20', '', undefined, {
+      token: 't',
+      headerToken: 't',
+    });
+    assert.ok(cut.ok);
+    assert.deepEqual([cut.event.text, cut.event.fromAgent, cut.event.verify], ['Tom & Jerry ', true, 'text']);
+    assert.deepEqual(verdict(q('hello', '&from_agent=True')), ['hello', 'channel'], 'a template from before &channel=');
+  });
+});

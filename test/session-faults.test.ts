@@ -12,7 +12,7 @@ import { FakeClock, realClock } from '../src/clock.js';
 import { gorgiasHelpdesk } from '../src/helpdesk/gorgias.js';
 import { FAILED_TEXT } from '../src/session/machine.js';
 import { backoffPolicy, createSessionManager, type BotInput, type SessionManager } from '../src/session/manager.js';
-import { SESSION_FAILED, SESSION_START } from '../src/protocol.js';
+import { SESSION_END, SESSION_FAILED, SESSION_START } from '../src/protocol.js';
 import { desiredIntegration } from '../src/webhook/integration.js';
 
 const TOKEN = 'tok-faults-0123456789';
@@ -162,7 +162,25 @@ describe('session engine against the emulator under faults', () => {
     assert.equal(tickets.length, 1);
     assert.equal(tickets[0].messages.length, 1, 'one hand-off message');
     assert.equal(ticketOf('f6'), tickets[0].id);
-    assert.equal(lookups() - before, 2, 'looked up before the first try and again before the retry');
+    assert.equal(lookups() - before, 1, 'no lookup before the first try, one before the retry (it found the ticket: no second look)');
+  });
+
+  it('a timeout after Gorgias stored the end note: the retry finds it by external_id, the note is on the ticket once', async () => {
+    await manager.userPayload('f7', SESSION_START);
+    const ticketId = ticketOf('f7');
+    await settle();
+    proxy.holdNext('POST', new RegExp(`/api/tickets/${ticketId}/messages$`), 600);
+    await manager.userPayload('f7', SESSION_END);
+    await settle();
+    const notes = emu.store.listMessages(ticketId).filter((m) => m.body_text === 'The user ended the chat.');
+    assert.equal(notes.length, 1, 'one end note');
+    assert.deepEqual([notes[0].channel, notes[0].from_agent], ['internal-note', true]);
+    assert.equal(posts(ticketId).length, 1, 'the note was posted once; the retry only looked');
+    assert.equal(emu.store.getTicket(ticketId).status, 'closed');
+    assert.ok(
+      emu.requests.some((r) => r.method === 'GET' && r.path === '/api/messages'),
+      'the retry listed the messages (GET /api/messages?ticket_id=)',
+    );
   });
 
   it('retries exhausted: the user and the bot are told, the session ends once, the ticket is closed when Gorgias is back', async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
 import { parseWebhook } from '../src/receiver/parse.ts';
+import { installedUrlTemplate } from '../src/webhook/template.ts';
 import { startReceiver, type Receiver } from './emulator-helpers.ts';
 import { runCli, tempConfigDir, type CliResult } from './helpers.ts';
 
@@ -70,10 +71,10 @@ test('install creates one integration; install again changes nothing; status pas
 
   const second = await cli(['webhook', 'install', '--json']);
   assert.equal(second.code, 0, second.stderr);
-  const j = JSON.parse(second.stdout) as { action: string; integration: { id: number; http: { url: string } } };
+  const j = JSON.parse(second.stdout) as { action: string; integration: { id: number; http: { url: string; headers: Record<string, string> } } };
   assert.equal(j.action, 'unchanged');
   assert.ok(!second.stdout.includes(token()), '--json masks the token too');
-  assert.match(j.integration.http.url, /&token=\*\*\*\*.{4}$/);
+  assert.match(j.integration.http.headers['X-Livechat-Token'], /^\*\*\*\*.{4}$/);
 
   assert.equal(ours().length, 1);
   const i = ours()[0];
@@ -82,13 +83,15 @@ test('install creates one integration; install again changes nothing; status pas
   assert.equal(i.http?.method, 'POST');
   assert.equal(i.http?.request_content_type, 'application/json');
   assert.deepEqual(i.http?.triggers, { 'ticket-message-created': true });
-  const printed = (await cli(['webhook-url', '--show-secrets'])).stdout.trim();
-  assert.equal(i.http?.url, printed);
+  // The installed form: ids in the URL, the whole context as the JSON body, the token in a header.
+  assert.equal(i.http?.url, installedUrlTemplate(rx.url));
+  assert.equal(i.http?.form, '{{context}}');
+  assert.deepEqual(i.http?.headers, { 'X-Livechat-Token': token() });
   assert.equal(emu.store.listIntegrations().length, 2, 'the CRM integration is untouched');
 
   const status = await cli(['webhook', 'status']);
   assert.equal(status.code, 0, status.stderr);
-  assert.match(status.stdout, /ours ok #\d+ Livechat bridge/);
+  assert.match(status.stdout, /ours ok #\d+ Livechat bridge {2}\[ticket-message-created\] {2}\(installed: JSON body, token in a header\)/);
   assert.match(status.stdout, /all right/);
   assert.ok(!status.stdout.includes(token()));
 
@@ -106,8 +109,8 @@ test('install creates one integration; install again changes nothing; status pas
   );
 });
 
-test('the emulator fills the template in and the receiver gets every field back', async () => {
-  const text = 'Tom & Jerry #1 + 2 = 3?\nsecond line: café 🎉';
+test('the emulator fills the template in and the receiver gets every field back, the text exact', async () => {
+  const text = 'Tom & Jerry #1 + 2 = 3? 100% a=b\nsecond line: café 🎉 שלום مرحبا';
   const ticket = emu.store.createTicket({
     external_id: 'conv-42',
     channel: 'chat',
@@ -117,7 +120,8 @@ test('the emulator fills the template in and the receiver gets every field back'
   });
   const reply = await emu.agent.reply(ticket.id, text);
   await emu.idle();
-  const got = rx.received.map((r) => ({ r, p: parseWebhook(r.url, r.body, r.headers['content-type'], { token: token() }) }));
+  const header = (r: (typeof rx.received)[number]) => r.headers['x-livechat-token'] as string | undefined;
+  const got = rx.received.map((r) => ({ r, p: parseWebhook(r.url, r.body, r.headers['content-type'], { token: token(), headerToken: header(r) }) }));
   assert.ok(got.length >= 2, `deliveries: ${got.length}`);
   const agent = got.find((g) => g.p.ok && g.p.event.fromAgent);
   assert.ok(agent && agent.p.ok, JSON.stringify(got.map((g) => g.p)));
@@ -129,11 +133,14 @@ test('the emulator fills the template in and the receiver gets every field back'
   assert.equal(ev.messageId, String(reply.id));
   assert.equal(ev.text, text);
   assert.equal(ev.fromAgent, true);
-  // The raw query carries each parameter, and our token.
+  assert.equal(ev.channel, 'chat');
+  assert.equal(ev.verify, undefined, 'nothing to read back: the body is exact');
+  // The query carries the ids and flags, not the text nor the token; the header and the body do.
   const q = agent.r.query;
-  assert.deepEqual([...q.keys()], ['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'text', 'from_agent', 'token']);
-  assert.equal(q.get('token'), token());
-  assert.equal(q.get('from_agent'), 'true');
+  assert.deepEqual([...q.keys()], ['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'from_agent', 'channel']);
+  assert.equal(q.get('from_agent'), 'True');
+  assert.equal(header(agent.r), token());
+  assert.equal((JSON.parse(agent.r.body) as { message: { body_text: string } }).message.body_text, text);
   // The customer's own first message came back too, marked as not from the agent.
   assert.ok(got.some((g) => g.p.ok && !g.p.event.fromAgent && g.p.event.text === 'I need a human'));
 });
@@ -171,6 +178,64 @@ test('status catches a wrong method and a deactivated integration', async () => 
   assert.equal((await cli(['webhook', 'status'])).code, 0);
 });
 
+test('Gorgias deactivates it after 100 failed calls: status exits 1 and says what to do; install --yes turns it back on', async () => {
+  assert.equal((await cli(['webhook', 'install', '--yes'])).code, 0, 'stands alone: installs first');
+  const id = ours()[0].id;
+  const ticket = emu.store.createTicket({
+    external_id: 'conv-down',
+    channel: 'chat',
+    via: 'api',
+    customer: { email: 'down@example.com' },
+    messages: [{ channel: 'chat', via: 'api', from_agent: false, sender: { email: 'down@example.com' }, body_text: 'hello?' }],
+  });
+  rx.status = 503; // the receiver is down for a while
+  try {
+    for (let i = 0; i < 100; i++) emu.store.createMessage(ticket.id, { channel: 'chat', via: 'api', from_agent: false, body_text: `m${i}` });
+    await emu.idle();
+  } finally {
+    rx.status = 200;
+  }
+  assert.notEqual(emu.store.getIntegration(id).deactivated_datetime, null, 'the emulator turned it off');
+  const down = await cli(['webhook', 'status']);
+  assertCheckFailed(down, /is deactivated \(since .*\): Gorgias turns an HTTP integration off after 100 failed calls in a row/);
+  assert.match(down.stderr, /webhook install --yes/);
+  assert.match(down.stdout, /ours !! #\d+ Livechat bridge \(deactivated\)/);
+  const back = await cli(['webhook', 'install', '--yes']);
+  assert.equal(back.code, 0, back.stderr);
+  assert.match(back.stdout, /^updated integration #\d+ .*\(is deactivated \(since [^)]*\)\)/);
+  assert.equal(emu.store.getIntegration(id).deactivated_datetime, null);
+  const up = await cli(['webhook', 'status']);
+  assert.equal(up.code, 0, up.stderr);
+});
+
+test('a hand-pasted URL-only integration passes status, which says so; install --yes turns it into the installed form', async () => {
+  assert.equal((await cli(['webhook', 'install', '--yes'])).code, 0, 'stands alone: installs first');
+  const id = ours()[0].id;
+  const pasted = (await cli(['webhook-url', '--show-secrets'])).stdout.trim();
+  emu.store.updateIntegration(id, { http: { url: pasted, headers: {}, form: null } });
+  const status = await cli(['webhook', 'status']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /ours ok #\d+ Livechat bridge {2}\[ticket-message-created\] {2}\(pasted by hand: URL only\)/);
+  assert.match(status.stdout, /^note: integration #\d+: agent text travels in its URL/m);
+  assert.ok(!status.stdout.includes(token()), 'the token in the URL is masked');
+  const legacy = pasted.replace('&channel={{message.channel}}', '');
+  emu.store.updateIntegration(id, { http: { url: legacy } });
+  const old = await cli(['webhook', 'status', '--json']);
+  assert.equal(old.code, 0, old.stderr);
+  const report = JSON.parse(old.stdout) as { notes: string[]; integrations: Array<{ form: string; ours: boolean }> };
+  assert.match(report.notes.join('\n'), /no channel parameter/);
+  assert.deepEqual(
+    report.integrations.filter((e) => e.ours).map((e) => e.form),
+    ['pasted'],
+  );
+  const refused = await cli(['webhook', 'install']);
+  assert.equal(refused.code, 2, 'an update without a TTY needs --yes');
+  const upgraded = await cli(['webhook', 'install', '--yes']);
+  assert.equal(upgraded.code, 0, upgraded.stderr);
+  assert.equal(ours()[0].http?.form, '{{context}}');
+  assert.match((await cli(['webhook', 'status'])).stdout, /\(installed: JSON body, token in a header\)/);
+});
+
 test('after --rotate-token, status reports a stale token until install updates it', async () => {
   const old = token();
   const rot = await cli(['webhook-url', '--rotate-token']);
@@ -184,7 +249,7 @@ test('after --rotate-token, status reports a stale token until install updates i
   const upd = await cli(['webhook', 'install', '--yes']);
   assert.equal(upd.code, 0, upd.stderr);
   assert.equal(ours().length, 1);
-  assert.ok(ours()[0].http?.url.endsWith(`&token=${token()}`));
+  assert.equal(ours()[0].http?.headers['X-Livechat-Token'], token());
   assert.equal((await cli(['webhook', 'status'])).code, 0);
 });
 

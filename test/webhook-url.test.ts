@@ -55,6 +55,7 @@ test('piped: only the URL, checked variable by variable; the token is saved once
     'message_id={{event.object_id}}',
     'text={{message.body_text}}',
     'from_agent={{message.from_agent}}',
+    'channel={{message.channel}}',
   ];
   assert.deepEqual(parts.slice(0, -1), expected);
   const token = savedToken();
@@ -93,7 +94,7 @@ test('--json gives action, url, base_url, event and the variables; the token mas
   assert.equal((JSON.parse(masked.stdout) as { url: string }).url, j.url.replace(savedToken(), `****${savedToken().slice(-4)}`));
   assert.deepEqual(
     j.variables.map((v) => v.param),
-    ['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'text', 'from_agent'],
+    ['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'text', 'from_agent', 'channel'],
   );
 });
 

@@ -33,9 +33,9 @@ export function parseEmulatorOptions(opts: EmulatorCommandOptions): ParsedEmulat
   if (!/^[^\s:@]+@[^\s:@]+$/.test(email)) throw usageError(`--email must be an email address (no ":"), got "${opts.email}"`);
   const apiKey = opts.apiKey;
   if (apiKey !== undefined && (apiKey === '' || /\s/.test(apiKey))) throw usageError('--api-key must be a non-empty key without spaces');
-  const limitText = (opts.rateLimit ?? '40').trim();
-  const limit = /^\d+$/.test(limitText) ? Number(limitText) : NaN;
-  if (!Number.isSafeInteger(limit)) throw usageError(`--rate-limit must be a whole number (0 turns it off), got "${opts.rateLimit}"`);
+  const limitText = (opts.rateLimit ?? '40').trim().toLowerCase();
+  const limit = limitText === 'off' ? 0 : /^\d+$/.test(limitText) ? Number(limitText) : NaN;
+  if (!Number.isSafeInteger(limit)) throw usageError(`--rate-limit must be a whole number, or off (as 0 is), got "${opts.rateLimit}"`);
   const windowText = (opts.rateWindow ?? '20').trim();
   const windowS = /^\d+(\.\d+)?$/.test(windowText) ? Number(windowText) : NaN;
   if (!(windowS > 0)) throw usageError(`--rate-window must be a positive number of seconds, got "${opts.rateWindow}"`);

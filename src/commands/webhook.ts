@@ -4,7 +4,7 @@ import type { Integration } from '../gorgias/types.js';
 import { canPrompt, printJson, type Io } from '../io.js';
 import { collectAll } from '../macro/progress.js';
 import { paint } from '../style.js';
-import { desiredIntegration, maskUrlToken, statusReport } from '../webhook/integration.js';
+import { FORM_LABEL, desiredIntegration, maskIntegration, maskUrlToken, statusReport } from '../webhook/integration.js';
 import { applyInstall, planInstall } from '../webhook/install.js';
 import { webhookSettings } from '../webhook/settings.js';
 import { WEBHOOK_EVENT } from '../webhook/template.js';
@@ -27,11 +27,6 @@ async function connect(flags: GorgiasFlags, io: Io) {
 
 function describe(i: Integration): string {
   return `#${i.id} "${i.name}" -> ${maskUrlToken(i.http?.url ?? '(no URL)')}`;
-}
-
-/** The integration as Gorgias returned it, with the token in its URL masked. */
-function withMaskedUrl(i: Integration): Integration {
-  return i.http ? { ...i, http: { ...i.http, url: maskUrlToken(i.http.url) } } : i;
 }
 
 async function confirmUpdate(io: Io, question: string): Promise<boolean> {
@@ -64,12 +59,22 @@ export async function webhookInstall(opts: WebhookInstallOptions, io: Io): Promi
     }
   }
   const { action, integration } = await applyInstall(client, plan, desired);
-  if (opts.json) printJson(io, { action, integration: withMaskedUrl(integration) });
+  if (opts.json) printJson(io, { action, integration: maskIntegration(integration) });
   else if (action === 'unchanged') io.out(`${c.green('ok')}: integration ${describe(integration)} is already right; nothing changed`);
   else if (action === 'updated' && plan.action === 'update') {
-    io.out(`${c.green('updated')} integration ${describe(integration)} (${plan.differences.join('; ')})`);
-  } else io.out(`${c.green('created')} integration ${describe(integration)}, event ${WEBHOOK_EVENT}, POST JSON`);
+    io.out(`${c.green('updated')} integration ${describe(integration)} (${plan.differences.map(short).join('; ')})`);
+  } else io.out(`${c.green('created')} integration ${describe(integration)}, event ${WEBHOOK_EVENT}, POST with the {{context}} JSON body`);
+  // [guess] Clearing deactivated_datetime reactivates it; if Gorgias kept it off, say what to do.
+  if (integration.deactivated_datetime) {
+    throw new LivechatError(`integration #${integration.id} is still deactivated (since ${integration.deactivated_datetime})`, {
+      kind: 'check_failed',
+      details: ['Gorgias did not turn it back on through the API: re-enable it in Gorgias under Integrations > HTTP'],
+    });
+  }
 }
+
+/** The deactivation without its advice (the update was the advice), for the one-line summary. */
+const short = (d: string) => (d.startsWith('is deactivated') ? d.replace(/\): .*$/s, ')') : d);
 
 export async function webhookStatus(opts: GorgiasFlags, io: Io): Promise<void> {
   const s = await webhookSettings(opts, io, { ensureToken: false });
@@ -82,6 +87,7 @@ export async function webhookStatus(opts: GorgiasFlags, io: Io): Promise<void> {
       base_url: s.baseUrl,
       event: WEBHOOK_EVENT,
       problems: report.problems,
+      notes: report.notes,
       integrations: report.integrations.map((e) => ({ ...e, url: maskUrlToken(e.url), ours: e.class !== 'other' })),
     });
   } else {
@@ -89,9 +95,11 @@ export async function webhookStatus(opts: GorgiasFlags, io: Io): Promise<void> {
     if (report.integrations.length === 0) io.out('no HTTP integrations in this account');
     for (const e of report.integrations) {
       const mark = e.class === 'other' ? '      ' : e.class === 'ours-ok' ? c.green('ours ok') : c.red('ours !!');
-      const state = e.active ? '' : ' (deactivated)';
-      io.out(`${mark.padEnd(7)} #${e.id} ${e.name}${state}  [${e.events.join(', ') || 'no events'}]  ${maskUrlToken(e.url)}`);
+      const state = e.active ? '' : ` ${c.red('(deactivated)')}`;
+      const form = e.class === 'other' ? '' : `  (${FORM_LABEL[e.form]})`;
+      io.out(`${mark.padEnd(7)} #${e.id} ${e.name}${state}  [${e.events.join(', ') || 'no events'}]${form}  ${maskUrlToken(e.url)}`);
     }
+    for (const n of report.notes) io.out(`note: ${n}`);
     if (report.ok) io.out(c.green(`all right: one integration sends ${WEBHOOK_EVENT} to ${s.baseUrl}`));
   }
   if (!report.ok) {

@@ -1,5 +1,5 @@
 // Every place where the emulator guesses about the real Gorgias API, in one file so it is easy
-// to correct. See ../shared/reference/gorgias-api.md for what is sure, likely or guessed.
+// to correct. Each is marked [sure], [likely] or [guess], as our notes on the public API rate it.
 
 /** Page size when `limit` is absent. */
 export const DEFAULT_PAGE_SIZE = 30; // [guess]
@@ -50,6 +50,8 @@ export const FIELD_ERRORS = {
   emailTaken: 'A customer with this email already exists.', // [guess] real status may be 409
   notEmpty: 'Shorter than minimum length 1.', // [guess]
   customerNotFound: 'Customer not found.', // [guess] an unknown customer id in a ticket is a 400, not a 404
+  noteFromAgent: 'An internal note is always from an agent.', // [guess] wording; the rule is [sure]
+  noteSender: 'The sender of an internal note must be a user.', // [guess] wording; the rule is [sure]
 } as const;
 
 /** Top-level `error.msg` texts. */
@@ -72,8 +74,25 @@ export const ERROR_MESSAGES = {
 export type TemplateEncoding = 'encoded' | 'raw';
 export const DEFAULT_TEMPLATE_ENCODING: TemplateEncoding = 'encoded'; // [guess]
 
-/** A template value that is an object or array is rendered as JSON. */
-export const RENDER_OBJECTS_AS_JSON = true; // [guess]
+/**
+ * A template value that is an object or array is rendered as JSON, so a `form` that is the one
+ * template `"{{context}}"` sends the whole ticket and message as a JSON body. [likely] Public
+ * production code installs exactly that form and reads `body.ticket` and `body.message`.
+ */
+export const RENDER_OBJECTS_AS_JSON = true;
+
+/**
+ * Templates are rendered by Jinja in Python: null reads `None`, booleans `True` and `False` (in
+ * the URL and in `form` values; a JSON body from `{{context}}` keeps JSON's null, true, false).
+ * An unknown variable reads as empty. [likely] per the reference.
+ */
+export const PYTHON_LITERALS = true;
+
+/** What `{{context}}` holds: the event's ticket, message and event. [guess] the exact keys. */
+export function webhookContext(ticket: unknown, message: unknown, event: unknown): Record<string, unknown> {
+  const context = { ticket, message, event };
+  return { ...context, context };
+}
 
 /** `event.object_type` for each trigger. */
 export const EVENT_OBJECT_TYPE = { message: 'TicketMessage', ticket: 'Ticket' } as const; // [guess]
@@ -84,14 +103,48 @@ export const FIRST_MESSAGES_FIRE_MESSAGE_CREATED = true; // [guess]
 /** An integration call with no `form` is sent without a body. */
 export const EMPTY_BODY_WITHOUT_FORM = true; // [guess]
 
-/** Gorgias gives up on a slow receiver after this long and does not retry. */
-export const WEBHOOK_TIMEOUT_MS = 10_000; // [guess]
+/** Gorgias gives up waiting for a slow receiver after this long. [guess] the duration. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+
+/**
+ * A call that timed out is made again this many times (same event, same body), so the receiver
+ * may get it twice. [sure] Gorgias "generally keeps retrying" a call that timed out; [guess] once.
+ * A call that was answered, with any status, is never retried.
+ */
+export const RETRIES_AFTER_TIMEOUT = 1;
+
+/**
+ * [sure] Gorgias deactivates an HTTP integration after 100 failed calls in a row (it sets
+ * `deactivated_datetime` and stops calling it). [guess] A failure is an answer outside 2xx, a
+ * refused connection or a timeout; one success resets the count (Gorgias says "a few").
+ */
+export const DEACTIVATE_AFTER_FAILURES = 100;
 
 /** Required fields of a message (POST /api/tickets/{id}/messages and a ticket's `messages`). */
 export const MESSAGE_REQUIRED = ['channel', 'via', 'from_agent'] as const; // [guess]
 
 /** A customer message on a closed ticket reopens it. */
 export const REOPEN_ON_CUSTOMER_MESSAGE = true; // [guess]
+
+/** [sure] The channel of an agent's internal note: agents see it, the customer never does. */
+export const NOTE_CHANNEL = 'internal-note';
+
+/**
+ * What `GET /api/tickets` lists when `trashed` is not given. [guess] The documentation says both
+ * ways; we list trashed tickets too, the answer that punishes a client that forgets `trashed=false`.
+ */
+export const TRASHED_DEFAULT: boolean | 'any' = 'any';
+
+/**
+ * `GET /api/messages` without `ticket_id` lists the whole account's messages. [guess] Only the
+ * listing with `ticket_id` is documented.
+ */
+export const ACCOUNT_MESSAGES_LISTING = true;
+
+/** Paths that still answer but are deprecated: our client must never call them. [sure] */
+export const DEPRECATED_ROUTES: ReadonlyArray<{ method: string; pattern: RegExp; instead: string }> = [
+  { method: 'GET', pattern: /^\/api\/tickets\/\d+\/messages\/?$/, instead: 'GET /api/messages?ticket_id=' },
+];
 
 /** Ticket channels and statuses we accept. */
 export const TICKET_STATUSES = ['open', 'closed'] as const; // [likely]

@@ -5,7 +5,15 @@ import type { AddressInfo } from 'node:net';
 import type { Ticket, TicketMessage } from '../gorgias/types.js';
 import { realClock, type Clock } from '../clock.js';
 import { ApiError } from './errors.js';
-import { DEFAULT_PAGE_SIZE, DEFAULT_TEMPLATE_ENCODING, ERROR_MESSAGES, MAX_PAGE_SIZE, type TemplateEncoding } from './guesses.js';
+import {
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_TEMPLATE_ENCODING,
+  DEPRECATED_ROUTES,
+  ERROR_MESSAGES,
+  MAX_PAGE_SIZE,
+  NOTE_CHANNEL,
+  type TemplateEncoding,
+} from './guesses.js';
 import { createRateLimiter, type RateDecision } from './rate-limit.js';
 import { createRoutes, takesBody } from './routes.js';
 import { createStore, type EmulatorStore } from './store.js';
@@ -30,6 +38,8 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
   /** How values are put into integration URLs ([guess], see guesses.ts). Default 'encoded'. */
   templateEncoding?: TemplateEncoding;
+  /** Real ms a webhook call may take before it times out (and is made once more). Default 10 s. */
+  webhookTimeoutMs?: number;
   /**
    * No server of its own: another server (the playground) passes requests to `handler` and
    * answers at this URL. `host` and `port` are then unused.
@@ -45,10 +55,14 @@ export interface ApiCall {
   status: number;
   /** Injected latency applied to this call, in ms. */
   latencyMs?: number;
+  /** The path still answers but is deprecated (see DEPRECATED_ROUTES in guesses.ts). */
+  deprecated?: boolean;
 }
 
 export interface AgentConsole {
   reply(ticketId: number, text: string): Promise<TicketMessage>;
+  /** An internal note: on the ticket for agents, fires the webhook with channel `internal-note`. */
+  note(ticketId: number, text: string): Promise<TicketMessage>;
   applyMacro(ticketId: number, macroId: number): Promise<TicketMessage>;
   closeTicket(ticketId: number): Promise<Ticket>;
 }
@@ -136,6 +150,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     clock,
     encoding: options.templateEncoding ?? DEFAULT_TEMPLATE_ENCODING,
     integrations: () => store.listIntegrations(),
+    isActive: (id) => store.integrationActive(id),
+    deactivate: (id, at) => void store.updateIntegration(id, { deactivated_datetime: at }),
+    timeoutMs: options.webhookTimeoutMs,
     log,
   });
   const store: EmulatorStore = createStore({ clock, email, emit: (e) => dispatcher.dispatch(e) });
@@ -199,7 +216,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (latencyMs > 0) await realClock.sleep(latencyMs);
     if (limiter && !rate) rate = limiter.peek(apiKey);
     if (rate) headers[CALL_LIMIT_HEADER] = `${rate.used}/${rate.limit}`;
-    requests.push({ method, path: url.pathname, status: answer.status, ...(latencyMs > 0 ? { latencyMs } : {}) });
+    const deprecated = DEPRECATED_ROUTES.some((r) => r.method === method && r.pattern.test(url.pathname));
+    requests.push({
+      method,
+      path: url.pathname,
+      status: answer.status,
+      ...(latencyMs > 0 ? { latencyMs } : {}),
+      ...(deprecated ? { deprecated } : {}),
+    });
     log(`${new Date(clock.now()).toISOString()} ${method} ${url.pathname}${url.search} ${answer.status}`);
     if (answer.body === undefined) {
       delete headers['content-type'];
@@ -247,6 +271,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const agent: AgentConsole = {
     reply: (ticketId, text) => act(() => agentReply(ticketId, text)),
+    note: (ticketId, text) =>
+      act(() =>
+        store.createMessage(ticketId, {
+          channel: NOTE_CHANNEL,
+          via: 'helpdesk',
+          from_agent: true,
+          sender: { id: store.user.id, email: store.user.email },
+          body_text: text,
+        }),
+      ),
     applyMacro: (ticketId, macroId) =>
       act(() => {
         const macro = store.getMacro(macroId);

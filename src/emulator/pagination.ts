@@ -1,4 +1,4 @@
-// Cursor pagination: {data, meta: {next_cursor, prev_cursor}}, ordered by id.
+// Cursor pagination: {data, meta: {next_cursor, prev_cursor}}, ordered by id (ascending or descending).
 import type { ListPage } from '../gorgias/types.js';
 import { invalid } from './errors.js';
 import { FIELD_ERRORS, decodeCursor, encodeCursor } from './guesses.js';
@@ -38,32 +38,50 @@ export function parsePageRequest(query: URLSearchParams, limits: PageLimits): Pa
   return { limit, cursor, order };
 }
 
-/** One page of `items` (sorted by ascending id). */
-export function paginate<T extends { id: number }>(items: T[], req: PageRequest): ListPage<T> {
-  const ordered = req.order === 'asc' ? items : [...items].reverse();
-  // `before(a, b)`: a comes before b in this order.
-  const before = (a: number, b: number) => (req.order === 'asc' ? a < b : a > b);
-  const c = req.cursor ? decodeCursor(req.cursor) : undefined;
-  let start = 0;
-  let end = ordered.length;
-  if (c?.direction === 'next') {
-    start = ordered.findIndex((x) => before(c.id, x.id));
-    if (start < 0) start = ordered.length;
-    end = Math.min(ordered.length, start + req.limit);
-  } else if (c?.direction === 'prev') {
-    end = ordered.findIndex((x) => !before(x.id, c.id));
-    if (end < 0) end = ordered.length;
-    start = Math.max(0, end - req.limit);
-  } else {
-    end = Math.min(ordered.length, req.limit);
+/** Index of the first item whose id is at least `id` (`strict`: above `id`); `items` ascend by id. */
+function boundary(items: readonly { id: number }[], id: number, strict: boolean): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (items[mid].id < id || (strict && items[mid].id === id)) lo = mid + 1;
+    else hi = mid;
   }
-  const data = ordered.slice(start, end);
-  const first = data[0];
-  const last = data[data.length - 1];
+  return lo;
+}
+
+/**
+ * One page of `items` (sorted by ascending id), found by binary search so a page costs its own
+ * size whatever the list holds; `view` makes the answer's copy of each item on the page only.
+ */
+export function paginate<T extends { id: number }, U = T>(
+  items: readonly T[],
+  req: PageRequest,
+  view: (item: T) => U = (item) => item as unknown as U,
+): ListPage<U> {
+  const n = items.length;
+  const c = req.cursor ? decodeCursor(req.cursor) : undefined;
+  // Positions count along the listing order; `at(p)` is the item at position p.
+  const desc = req.order === 'desc';
+  const at = (p: number) => items[desc ? n - 1 - p : p];
+  let start = 0;
+  let end = Math.min(n, req.limit);
+  if (c?.direction === 'next') {
+    // After the cursor: ids above it (asc), or below it (desc).
+    start = desc ? n - boundary(items, c.id, false) : boundary(items, c.id, true);
+    end = Math.min(n, start + req.limit);
+  } else if (c?.direction === 'prev') {
+    end = desc ? n - boundary(items, c.id, true) : boundary(items, c.id, false);
+    start = Math.max(0, end - req.limit);
+  }
+  const page: T[] = [];
+  for (let p = start; p < end; p++) page.push(at(p));
+  const first = page[0];
+  const last = page[page.length - 1];
   return {
-    data,
+    data: page.map(view),
     meta: {
-      next_cursor: end < ordered.length && last ? encodeCursor('next', last.id) : null,
+      next_cursor: end < n && last ? encodeCursor('next', last.id) : null,
       prev_cursor: start > 0 && first ? encodeCursor('prev', first.id) : null,
     },
   };

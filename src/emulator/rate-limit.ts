@@ -1,4 +1,6 @@
 // Leaky bucket per API key: each call adds one drop, the bucket drains `limit` drops per window.
+// Everything, Retry-After and the call-limit header included, runs on the injected clock, so a
+// fake clock that fast-forwards drains the bucket as real time would.
 import type { Clock } from '../clock.js';
 
 export interface RateLimitConfig {
@@ -40,7 +42,7 @@ export function createRateLimiter(config: RateLimitConfig, clock: Clock) {
       const b = drained(key);
       if (b.level + 1 > config.limit + 1e-9) {
         const waitMs = (b.level + 1 - config.limit) / drainPerMs;
-        return { allowed: false, used: config.limit, limit: config.limit, retryAfter: Math.max(1, Math.ceil(waitMs / 1000)) };
+        return { allowed: false, used: config.limit, limit: config.limit, retryAfter: Math.max(1, Math.ceil(waitMs / 1000 - 1e-9)) };
       }
       b.level += 1;
       return { allowed: true, used: Math.min(config.limit, Math.ceil(b.level - 1e-9)), limit: config.limit, retryAfter: 0 };

@@ -1,6 +1,6 @@
 // The API routes: path + method -> a store call. Pure request/answer, no HTTP plumbing.
 import { ApiError, invalid } from './errors.js';
-import { CREATE_STATUS, DELETE_STATUS, ERROR_MESSAGES, FIELD_ERRORS } from './guesses.js';
+import { ACCOUNT_MESSAGES_LISTING, CREATE_STATUS, DELETE_STATUS, ERROR_MESSAGES, FIELD_ERRORS } from './guesses.js';
 import { paginate, parsePageRequest, type PageLimits } from './pagination.js';
 import type { EmulatorStore } from './store.js';
 
@@ -36,8 +36,17 @@ function intFilter(query: URLSearchParams, name: string): number | undefined {
 
 const strFilter = (query: URLSearchParams, name: string) => query.get(name) ?? undefined;
 
+function boolFilter(query: URLSearchParams, name: string): boolean | undefined {
+  const v = query.get(name);
+  if (v === null) return undefined;
+  if (/^(true|1)$/i.test(v)) return true;
+  if (/^(false|0)$/i.test(v)) return false;
+  throw invalid({ [name]: [FIELD_ERRORS.notBoolean] });
+}
+
 export function createRoutes(store: EmulatorStore, limits: PageLimits): (req: ApiRequest) => ApiAnswer {
-  const list = <T extends { id: number }>(items: T[], req: ApiRequest) => ok(paginate(items, parsePageRequest(req.query, limits)));
+  const list = <T extends { id: number }>(items: T[], req: ApiRequest) => ok(paginate(items, page(req)));
+  const page = (req: ApiRequest) => parsePageRequest(req.query, limits);
 
   const routes: Route[] = [];
   const on = (method: string, path: string, handler: Handler) =>
@@ -52,14 +61,26 @@ export function createRoutes(store: EmulatorStore, limits: PageLimits): (req: Ap
   on('POST', '/customers', (_p, req) => ok(store.createCustomer(req.body as never), CREATE_STATUS));
   on('GET', '/customers/:id', ([id]) => ok(store.getCustomer(id)));
 
-  on('GET', '/tickets', (_p, req) =>
-    list(store.listTickets({ external_id: strFilter(req.query, 'external_id'), customer_id: intFilter(req.query, 'customer_id') }), req),
-  );
+  on('GET', '/tickets', (_p, req) => {
+    const filter = {
+      external_id: strFilter(req.query, 'external_id'),
+      customer_id: intFilter(req.query, 'customer_id'),
+      trashed: boolFilter(req.query, 'trashed'),
+    };
+    return ok(store.ticketsPage(filter, page(req)));
+  });
   on('POST', '/tickets', (_p, req) => ok(store.createTicket(req.body as never), CREATE_STATUS));
   on('GET', '/tickets/:id', ([id]) => ok(store.getTicket(id)));
   on('PUT', '/tickets/:id', ([id], req) => ok(store.updateTicket(id, req.body as never)));
+  // Deprecated (see DEPRECATED_ROUTES), still answers like the real one.
   on('GET', '/tickets/:id/messages', ([id], req) => list(store.listMessages(id), req));
   on('POST', '/tickets/:id/messages', ([id], req) => ok(store.createMessage(id, req.body as never), CREATE_STATUS));
+  on('GET', '/tickets/:id/messages/:id', ([id, messageId]) => ok(store.getMessage(id, messageId)));
+  on('GET', '/messages', (_p, req) => {
+    const ticketId = intFilter(req.query, 'ticket_id');
+    if (ticketId === undefined && !ACCOUNT_MESSAGES_LISTING) throw invalid({ ticket_id: [FIELD_ERRORS.missing] });
+    return ok(store.messagesPage({ ticket_id: ticketId }, page(req)));
+  });
 
   on('GET', '/macros', (_p, req) => list(store.listMacros(), req));
   on('POST', '/macros', (_p, req) => ok(store.createMacro(req.body as never), CREATE_STATUS));

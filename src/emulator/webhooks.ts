@@ -1,99 +1,33 @@
-// HTTP integrations: when an event fires, call every active `http` integration that listens
-// for it. Delivery is asynchronous (never before the API answer), never retried (like Gorgias),
-// and every attempt is recorded. Fault injection can drop, duplicate, delay or reorder them.
-import http from 'node:http';
-import https from 'node:https';
+// HTTP integrations: when an event fires, call every active `http` integration that listens for
+// it. The call is built here from the integration's templates; `webhook-faults.ts` may drop,
+// duplicate, delay or reorder it; `delivery.ts` makes it. Never before the API answer, and every
+// attempt is recorded.
 import type { Integration, Ticket, TicketMessage } from '../gorgias/types.js';
-import type { Clock, Timer } from '../clock.js';
-import { EMPTY_BODY_WITHOUT_FORM, EVENT_OBJECT_TYPE, WEBHOOK_TIMEOUT_MS, type TemplateEncoding } from './guesses.js';
+import type { Clock } from '../clock.js';
+import { createDelivery, type Job, type WebhookEvent } from './delivery.js';
+import { EMPTY_BODY_WITHOUT_FORM, EVENT_OBJECT_TYPE, WEBHOOK_TIMEOUT_MS, webhookContext, type TemplateEncoding } from './guesses.js';
 import type { StoreEvent } from './store.js';
 import { fillTemplate, fillUrl } from './template.js';
-import { seededRandom } from '../random.js';
+import { createFaultStage, type WebhookFaults } from './webhook-faults.js';
 
-export interface WebhookEvent {
-  id: number;
-  type: StoreEvent['type'];
-  object_id: number;
-  object_type: string;
-  created_datetime: string;
-}
-
-export interface WebhookDelivery {
-  /** Order in which attempts were recorded. */
-  seq: number;
-  integrationId: number;
-  eventId: number;
-  eventType: string;
-  ticketId: number;
-  messageId: number | null;
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  body: string | null;
-  /** Set when the receiver answered. */
-  status?: number;
-  /** Set when the call failed (refused, timeout...). */
-  error?: string;
-  /** Injected: never sent. */
-  dropped?: boolean;
-  /** Injected: this is the extra copy of a duplicated delivery. */
-  duplicate?: boolean;
-  /** Emulator-clock time the attempt was made (ISO). */
-  at: string;
-}
-
-export interface WebhookFaults {
-  /** Probability 0..1 that a delivery is dropped (recorded with `dropped: true`, never sent). */
-  drop?: number;
-  /** Probability 0..1 that a delivery is sent twice (same event id), the copy right after. */
-  duplicate?: number;
-  /** Each delivery waits this long on the emulator clock before it is sent. */
-  delayMs?: number;
-  /**
-   * Hold deliveries in a batch and release it shuffled (never in the original order when it holds
-   * two or more). The batch is released when it holds `reorderBatch` deliveries (default 3) or
-   * `reorderWindowMs` (default 1000) after its first one, on the emulator clock.
-   */
-  reorder?: boolean;
-  reorderBatch?: number;
-  reorderWindowMs?: number;
-  /** Seed of the PRNG behind drop/duplicate/reorder (default 1). */
-  seed?: number;
-}
-
-interface Job {
-  integrationId: number;
-  event: WebhookEvent;
-  ticketId: number;
-  messageId: number | null;
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  body: string | null;
-  duplicate: boolean;
-}
+export type { WebhookDelivery, WebhookEvent } from './delivery.js';
+export type { WebhookFaults } from './webhook-faults.js';
+export { shuffle } from './webhook-faults.js';
 
 export interface DispatcherOptions {
   clock: Clock;
   encoding: TemplateEncoding;
   integrations: () => Integration[];
+  isActive: (integrationId: number) => boolean;
+  deactivate: (integrationId: number, iso: string) => void;
+  /** Real ms before a call with no answer times out (default WEBHOOK_TIMEOUT_MS). */
+  timeoutMs?: number;
   log: (line: string) => void;
-}
-
-/** Fisher-Yates with `random`; a batch of two or more never comes out in its original order. */
-export function shuffle<T>(items: T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  if (out.length > 1 && out.every((x, i) => x === items[i])) out.push(out.shift()!);
-  return out;
 }
 
 /** The context templates are filled from. */
 export function templateContext(ticket: Ticket, message: TicketMessage | undefined, event: WebhookEvent): Record<string, unknown> {
-  return { ticket, message: message ?? {}, event };
+  return webhookContext(ticket, message ?? {}, event);
 }
 
 /** Which integrations an event calls. */
@@ -103,7 +37,7 @@ export function listeners(integrations: Integration[], eventType: string): Integ
   );
 }
 
-/** The request an integration makes for one event. */
+/** The request an integration makes for one event. Throws on a bad URL or template. */
 export function buildRequest(integration: Integration, context: Record<string, unknown>, encoding: TemplateEncoding) {
   const settings = integration.http!;
   const method = settings.method.toUpperCase();
@@ -111,11 +45,14 @@ export function buildRequest(integration: Integration, context: Record<string, u
   const url = new URL(fillUrl(settings.url, context, encoding)).toString();
   const headers: Record<string, string> = { 'user-agent': 'livechat-gorgias-emulator', ...settings.headers };
   let body: string | null = null;
-  const form = settings.form && Object.keys(settings.form).length ? settings.form : null;
-  if (method !== 'GET' && (form || !EMPTY_BODY_WITHOUT_FORM)) {
-    const values = Object.fromEntries(Object.entries(form ?? {}).map(([k, v]) => [k, fillTemplate(v, context)]));
+  const form = typeof settings.form === 'string' ? settings.form : settings.form && Object.keys(settings.form).length ? settings.form : null;
+  if (method !== 'GET' && (form !== null || !EMPTY_BODY_WITHOUT_FORM)) {
     const type = settings.request_content_type || 'application/json';
-    body = /form-urlencoded/i.test(type) ? new URLSearchParams(values).toString() : JSON.stringify(values);
+    if (typeof form === 'string') body = fillTemplate(form, context);
+    else {
+      const values = Object.fromEntries(Object.entries(form ?? {}).map(([k, v]) => [k, fillTemplate(v, context)]));
+      body = /form-urlencoded/i.test(type) ? new URLSearchParams(values).toString() : JSON.stringify(values);
+    }
     headers['content-type'] = type;
   }
   return { url, method, headers, body };
@@ -123,21 +60,22 @@ export function buildRequest(integration: Integration, context: Record<string, u
 
 export function createDispatcher(options: DispatcherOptions) {
   const { clock } = options;
-  let faults: WebhookFaults = {};
-  let random = seededRandom(1);
   let nextEventId = 1;
-  let seq = 1;
   let pending = 0;
-  /** Of `pending`, those waiting on a clock timer (delay, reorder window), not yet on their way. */
-  let waiting = 0;
   let closed = false;
   let waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
-  const deliveries: WebhookDelivery[] = [];
-  const timers = new Set<Timer>();
-  const inFlight = new Set<http.ClientRequest>();
-  const chains = new Map<string, Promise<void>>();
-  let held: Job[] = [];
-  let heldTimer: Timer | undefined;
+  const delivery = createDelivery({
+    clock,
+    timeoutMs: options.timeoutMs ?? WEBHOOK_TIMEOUT_MS,
+    log: options.log,
+    isActive: options.isActive,
+    deactivate: options.deactivate,
+  });
+  const faults = createFaultStage<Job>(
+    clock,
+    (job) => delivery.enqueue(job, () => settle()),
+    () => closed,
+  );
 
   function wake(): void {
     const ready = waiters.filter((w) => w.ready());
@@ -149,121 +87,6 @@ export function createDispatcher(options: DispatcherOptions) {
   function settle(n = 1): void {
     pending = Math.max(0, pending - n);
     wake();
-  }
-
-  function record(job: Job, outcome: Partial<WebhookDelivery>): void {
-    const d: WebhookDelivery = {
-      seq: seq++,
-      integrationId: job.integrationId,
-      eventId: job.event.id,
-      eventType: job.event.type,
-      ticketId: job.ticketId,
-      messageId: job.messageId,
-      url: job.url,
-      method: job.method,
-      headers: job.headers,
-      body: job.body,
-      at: new Date(clock.now()).toISOString(),
-      ...(job.duplicate ? { duplicate: true } : {}),
-      ...outcome,
-    };
-    deliveries.push(d);
-    const u = new URL(job.url);
-    const result = d.dropped ? 'dropped (fault)' : d.error ? `failed: ${d.error}` : String(d.status);
-    options.log(
-      `${d.at} webhook ${job.event.type} event ${job.event.id} -> integration ${job.integrationId} ${job.method} ${u.origin}${u.pathname}${job.duplicate ? ' (duplicate)' : ''}: ${result}`,
-    );
-  }
-
-  function send(job: Job): Promise<void> {
-    if (closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const u = new URL(job.url);
-      const lib = u.protocol === 'https:' ? https : http;
-      const headers: Record<string, string> = { ...job.headers };
-      if (job.body !== null) headers['content-length'] = String(Buffer.byteLength(job.body));
-      let done = false;
-      const finish = (outcome: Partial<WebhookDelivery>) => {
-        if (done) return;
-        done = true;
-        inFlight.delete(req);
-        if (!closed) record(job, outcome);
-        resolve();
-      };
-      const req = lib.request(u, { method: job.method, headers, timeout: WEBHOOK_TIMEOUT_MS }, (res) => {
-        res.resume();
-        res.on('end', () => finish({ status: res.statusCode }));
-        res.on('error', (err) => finish({ status: res.statusCode, error: err.message }));
-      });
-      inFlight.add(req);
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${WEBHOOK_TIMEOUT_MS} ms`)));
-      req.on('error', (err) => finish({ error: err.message || String(err) }));
-      req.end(job.body ?? undefined);
-    });
-  }
-
-  /**
-   * Sends in order per integration and ticket, so without `reorder` a receiver sees a ticket's
-   * events in order, while different tickets go out in parallel. [guess] Gorgias's own ordering
-   * is not documented; a queue per whole integration made every conversation wait for all others.
-   */
-  function enqueue(job: Job): void {
-    const key = `${job.integrationId}:${job.ticketId}`;
-    const prev = chains.get(key) ?? Promise.resolve();
-    const nextChain: Promise<void> = prev
-      .then(() => send(job))
-      .finally(() => {
-        if (chains.get(key) === nextChain) chains.delete(key);
-        settle();
-      });
-    chains.set(key, nextChain);
-  }
-
-  function after(ms: number, fn: () => void): void {
-    const t = clock.setTimer(ms, () => {
-      timers.delete(t);
-      if (!closed) fn();
-    });
-    timers.add(t);
-  }
-
-  function releaseHeld(): void {
-    heldTimer?.cancel();
-    if (heldTimer) timers.delete(heldTimer);
-    heldTimer = undefined;
-    const batch = shuffle(held, random);
-    held = [];
-    waiting -= batch.length;
-    for (const job of batch) enqueue(job);
-  }
-
-  function hold(job: Job): void {
-    held.push(job);
-    waiting++;
-    if (held.length >= (faults.reorderBatch ?? 3)) releaseHeld();
-    else if (!heldTimer) {
-      const t = clock.setTimer(faults.reorderWindowMs ?? 1000, () => {
-        timers.delete(t);
-        heldTimer = undefined;
-        if (!closed) releaseHeld();
-      });
-      heldTimer = t;
-      timers.add(t);
-    }
-  }
-
-  function schedule(job: Job): void {
-    pending++;
-    const go = () => (faults.reorder ? hold(job) : enqueue(job));
-    if (faults.delayMs && faults.delayMs > 0) {
-      waiting++;
-      after(faults.delayMs, () => {
-        waiting--;
-        go();
-      });
-    }
-    // Not before the API answer has been written.
-    else setImmediate(() => (closed ? undefined : go()));
   }
 
   function dispatch(event: StoreEvent): void {
@@ -280,73 +103,46 @@ export function createDispatcher(options: DispatcherOptions) {
     };
     const context = templateContext(event.ticket, message, webhookEvent);
     for (const integration of targets) {
-      let request;
-      try {
-        request = buildRequest(integration, context, options.encoding);
-      } catch (err) {
-        const u = integration.http?.url ?? '';
-        deliveries.push({
-          seq: seq++,
-          integrationId: integration.id,
-          eventId: webhookEvent.id,
-          eventType: event.type,
-          ticketId: event.ticket.id,
-          messageId: message?.id ?? null,
-          url: u,
-          method: integration.http?.method ?? '',
-          headers: {},
-          body: null,
-          error: `bad URL: ${(err as Error).message}`,
-          at: new Date(clock.now()).toISOString(),
-        });
-        options.log(
-          `${new Date(clock.now()).toISOString()} webhook ${event.type} event ${webhookEvent.id} -> integration ${integration.id}: bad URL`,
-        );
-        continue;
-      }
-      const job: Job = {
+      const base = {
         integrationId: integration.id,
         event: webhookEvent,
         ticketId: event.ticket.id,
         messageId: event.type === 'ticket-message-created' ? event.message.id : null,
-        ...request,
         duplicate: false,
       };
-      if (faults.drop && random() < faults.drop) {
-        record(job, { dropped: true });
+      let job: Job;
+      try {
+        job = { ...base, ...buildRequest(integration, context, options.encoding) };
+      } catch (err) {
+        const what = err instanceof TypeError ? 'bad URL' : 'bad template';
+        const settings = { url: integration.http?.url ?? '', method: integration.http?.method ?? '', headers: {}, body: null };
+        delivery.record({ ...base, ...settings }, { error: `${what}: ${(err as Error).message}` });
         continue;
       }
-      const copies = faults.duplicate && random() < faults.duplicate ? 2 : 1;
-      for (let i = 0; i < copies; i++) schedule({ ...job, duplicate: i > 0 });
+      const copies = faults.copies();
+      if (copies === 0) delivery.record(job, { dropped: true });
+      for (let i = 0; i < copies; i++) {
+        pending++;
+        faults.route({ ...job, duplicate: i > 0 });
+      }
     }
   }
 
   return {
-    deliveries,
+    deliveries: delivery.deliveries,
     dispatch,
-    setFaults(f: WebhookFaults): void {
-      faults = { ...f };
-      random = seededRandom(f.seed ?? 1);
-    },
-    resetFaults(): void {
-      faults = {};
-      random = seededRandom(1);
-      if (held.length) releaseHeld();
-    },
+    setFaults: (f: WebhookFaults) => faults.set(f),
+    resetFaults: () => faults.reset(),
     /** No delivery pending; with `scheduled: false`, none under way (ignoring those waiting on the clock). */
-    idle(options: { scheduled?: boolean } = {}): Promise<void> {
-      const ready = options.scheduled === false ? () => pending - waiting <= 0 : () => pending === 0;
+    idle(opts: { scheduled?: boolean } = {}): Promise<void> {
+      const ready = opts.scheduled === false ? () => pending - faults.waiting <= 0 : () => pending === 0;
       if (ready()) return Promise.resolve();
       return new Promise((resolve) => waiters.push({ ready, resolve }));
     },
     close(): void {
       closed = true;
-      for (const t of timers) t.cancel();
-      timers.clear();
-      held = [];
-      for (const req of inFlight) req.destroy();
-      inFlight.clear();
-      waiting = 0;
+      faults.close();
+      delivery.close();
       settle(pending);
     },
   };

@@ -56,8 +56,20 @@ export interface RequestOptions {
   idempotent?: boolean;
 }
 
+/** Options of `listRecentMessages`. */
+export interface RecentMessagesQuery {
+  /** Stop at this message id: only messages above it are returned. */
+  afterId?: number;
+  /** Stop at messages created before this time (ms since the epoch). */
+  since?: number;
+  /** At most this many pages (100 messages each); default 10. */
+  maxPages?: number;
+}
+
 export interface GorgiasClient {
   readonly baseUrl: string;
+  /** The Gorgias user's email: the user whose key this is, the sender of the bridge's notes. */
+  readonly username: string;
   /** `path` is relative to the base URL (`/macros`); a leading `/api` is accepted too. */
   request<T>(method: Method, path: string, options?: RequestOptions): Promise<T>;
   /** Every item of a list, following `meta.next_cursor`. */
@@ -69,9 +81,19 @@ export interface GorgiasClient {
   createTicket(body: NewTicket): Promise<Ticket>;
   getTicket(id: number): Promise<Ticket>;
   updateTicket(id: number, patch: Record<string, unknown>): Promise<Ticket>;
-  listTickets(query: { external_id?: string; customer_id?: number }): AsyncIterable<Ticket>;
+  /** Sends `trashed=false` unless told otherwise: a trashed ticket is never reused. */
+  listTickets(query: { external_id?: string; customer_id?: number; trashed?: boolean }): AsyncIterable<Ticket>;
   createMessage(ticketId: number, body: NewMessage): Promise<TicketMessage>;
+  /** The ticket's messages, oldest first (`GET /api/messages?ticket_id=`). */
   listMessages(ticketId: number): AsyncIterable<TicketMessage>;
+  /** One message; undefined when Gorgias has no such message on that ticket (404). */
+  getMessage(ticketId: number, messageId: number): Promise<TicketMessage | undefined>;
+  /**
+   * [guess] The account's newest messages across all tickets, down to a boundary, oldest first:
+   * one listing to catch up many tickets. Undefined when Gorgias refuses a listing without
+   * `ticket_id`: then list per ticket.
+   */
+  listRecentMessages(query?: RecentMessagesQuery): Promise<TicketMessage[] | undefined>;
   listMacros(): AsyncIterable<Macro>;
   getMacro(id: number): Promise<Macro>;
   createMacro(b: NewMacro): Promise<Macro>;
@@ -91,8 +113,14 @@ const BACKOFF_MAX_MS = 8_000;
 const DEFAULT_RETRY_AFTER_S = 2;
 /** A CLI should not sit silent for minutes on one call. */
 const MAX_RETRY_AFTER_S = 60;
-/** [guess] Gorgias caps list pages at 100. */
+/** [sure] Gorgias caps list pages at 100. */
 export const PAGE_LIMIT = 100;
+/** [likely] The form `order_by` takes. */
+const OLDEST_FIRST = 'created_datetime:asc';
+const NEWEST_FIRST = 'created_datetime:desc';
+/** [guess] How Gorgias would refuse `GET /api/messages` without `ticket_id`. */
+const REFUSED_LISTING = new Set([400, 404, 405, 422]);
+const DEFAULT_RECENT_PAGES = 10;
 
 /** Exponential backoff with jitter: half fixed, half random, capped. `attempt` starts at 1. */
 export function backoffMs(attempt: number, random: () => number = Math.random, baseMs = BACKOFF_BASE_MS): number {
@@ -155,6 +183,8 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     let failures = 0;
     let rateWaits = 0;
+    /** An earlier try got no answer: it may have taken effect. */
+    let unanswered = false;
     for (;;) {
       const started = clock.now();
       let status: number;
@@ -179,6 +209,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
         options.onCall?.({ method, status: error.kind, ms: clock.now() - started });
         if (retryable && failures < maxRetries && isTransientNetworkError(err)) {
           failures++;
+          unanswered = true;
           const wait = backoffMs(failures, random, backoffBaseMs);
           notice(
             `${error.kind === 'timeout' ? 'Gorgias timed out' : 'cannot reach Gorgias'}; retrying in ${seconds(wait)} (${failures}/${maxRetries})`,
@@ -190,7 +221,10 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
       }
       debug(`${method} ${shown} ${status} ${clock.now() - started}ms`);
       options.onCall?.({ method, status, ms: clock.now() - started });
-      if (status >= 200 && status < 300) return parseOk<T>(status, text, what);
+      // A delete answers 204 with no body [sure]; whatever a 2xx carries, it is done.
+      if (status >= 200 && status < 300) return method === 'DELETE' ? (undefined as T) : parseOk<T>(status, text, what);
+      // A try that got no answer deleted it after all: gone is what we wanted.
+      if (method === 'DELETE' && status === 404 && unanswered) return undefined as T;
       if (status === 429 && rateWaits < maxRateLimitWaits) {
         rateWaits++;
         const wait = retryAfterMs(retryAfter, clock.now());
@@ -241,8 +275,45 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
     return out;
   }
 
+  async function getMessage(ticketId: number, messageId: number): Promise<TicketMessage | undefined> {
+    try {
+      return await request<TicketMessage>('GET', `/tickets/${ticketId}/messages/${messageId}`);
+    } catch (err) {
+      if (err instanceof GorgiasError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async function listRecentMessages(q: RecentMessagesQuery = {}): Promise<TicketMessage[] | undefined> {
+    const out: TicketMessage[] = [];
+    const maxPages = q.maxPages ?? DEFAULT_RECENT_PAGES;
+    const beyond = (m: TicketMessage) =>
+      (q.afterId !== undefined && m.id <= q.afterId) || (q.since !== undefined && Date.parse(m.created_datetime) < q.since);
+    let cursor: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      let answer: ListPage<TicketMessage>;
+      try {
+        answer = await request<ListPage<TicketMessage>>('GET', '/messages', { query: { limit: PAGE_LIMIT, order_by: NEWEST_FIRST, cursor } });
+      } catch (err) {
+        if (page === 0 && err instanceof GorgiasError && err.status !== undefined && REFUSED_LISTING.has(err.status)) return undefined;
+        throw err;
+      }
+      if (!answer || !Array.isArray(answer.data))
+        throw new GorgiasError('Gorgias sent an unexpected list answer to GET /messages', { kind: 'server' });
+      for (const m of answer.data) {
+        if (beyond(m)) return out.reverse();
+        out.push(m);
+      }
+      const next = answer.meta?.next_cursor;
+      if (!next || next === cursor) break;
+      cursor = next;
+    }
+    return out.reverse();
+  }
+
   return {
     baseUrl,
+    username: options.username,
     request,
     paginate,
     getAccount: () => request<Account>('GET', '/account'),
@@ -252,9 +323,18 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
     createTicket: (b) => request<Ticket>('POST', '/tickets', { body: b }),
     getTicket: (id) => request<Ticket>('GET', `/tickets/${id}`),
     updateTicket: (id, patch) => request<Ticket>('PUT', `/tickets/${id}`, { body: patch }),
-    listTickets: (q) => paginate<Ticket>('/tickets', { external_id: q.external_id, customer_id: q.customer_id, limit: PAGE_LIMIT }),
+    listTickets: (q) =>
+      paginate<Ticket>('/tickets', {
+        external_id: q.external_id,
+        customer_id: q.customer_id,
+        trashed: String(q.trashed ?? false), // [likely] the default is documented both ways
+        limit: PAGE_LIMIT,
+      }),
     createMessage: (ticketId, b) => request<TicketMessage>('POST', `/tickets/${ticketId}/messages`, { body: b }),
-    listMessages: (ticketId) => paginate<TicketMessage>(`/tickets/${ticketId}/messages`, { limit: PAGE_LIMIT }),
+    // Not the deprecated GET /tickets/{id}/messages.
+    listMessages: (ticketId) => paginate<TicketMessage>('/messages', { ticket_id: ticketId, limit: PAGE_LIMIT, order_by: OLDEST_FIRST }),
+    getMessage,
+    listRecentMessages,
     listMacros: () => paginate<Macro>('/macros', { limit: PAGE_LIMIT }),
     getMacro: (id) => request<Macro>('GET', `/macros/${id}`),
     createMacro: (b) => request<Macro>('POST', '/macros', { body: b }),

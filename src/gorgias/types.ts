@@ -1,4 +1,4 @@
-// Gorgias API objects, as ../shared/reference/gorgias-api.md describes them. Shared by the
+// Gorgias API objects, as we know them from the public reference. Shared by the
 // client and the emulator so both speak the same shapes.
 
 export interface ListMeta {
@@ -80,6 +80,9 @@ export interface Ticket {
   meta: Record<string, unknown> | null;
   created_datetime: string;
   updated_datetime: string;
+  closed_datetime?: string | null;
+  /** Set on a trashed ticket: never reuse it (list with `trashed=false`). */
+  trashed_datetime?: string | null;
 }
 
 export interface NewMessage {
@@ -144,7 +147,8 @@ export interface HttpIntegrationSettings {
   response_content_type: string;
   headers: Record<string, string>;
   triggers: Partial<Record<IntegrationTrigger, boolean>>;
-  form?: Record<string, string> | null;
+  /** The body: an object of templates, or one template for all of it (e.g. `"{{context}}"`). */
+  form?: Record<string, string> | string | null;
 }
 
 export interface Integration {

@@ -1,14 +1,18 @@
 // The HelpdeskPort on the Gorgias client: what a hand-off, a user message and an end look like as
 // Gorgias API calls. The client is a type import only, so loading this module loads no undici.
 import { createHash } from 'node:crypto';
+import { realClock, type Clock } from '../clock.js';
 import type { GorgiasClient } from '../gorgias/client.js';
-import type { NewMessage, NewTicket, Ticket } from '../gorgias/types.js';
+import type { NewMessage, NewTicket, Ticket, TicketMessage } from '../gorgias/types.js';
 import type { HelpdeskPort } from '../session/manager.js';
-import type { EndReason, HelpdeskMessage, Turn, UserMeta } from '../session/types.js';
+import { INTERNAL_NOTE_CHANNEL, type EndReason, type HelpdeskMessage, type Turn, type UserMeta } from '../session/types.js';
 import { escapeHtml, textToHtml } from '../html.js';
 
 /** The part of the client the port uses (the real client satisfies it; tests may pass a smaller one). */
-export type HelpdeskClient = Pick<GorgiasClient, 'createTicket' | 'listTickets' | 'updateTicket' | 'createMessage' | 'listMessages'>;
+export type HelpdeskClient = Pick<
+  GorgiasClient,
+  'username' | 'createTicket' | 'listTickets' | 'updateTicket' | 'createMessage' | 'listMessages' | 'getMessage'
+>;
 
 // ---- [guess]es about the real Gorgias API, kept together -------------------------------------
 /** [guess] A customer needs an address; users without email get one under a reserved domain we control. */
@@ -16,10 +20,15 @@ export const PLACEHOLDER_EMAIL_DOMAIN = 'users.livechat.invalid';
 /** [guess] `chat` is the channel agents expect for a live conversation; `api` is how it came in. */
 const CHANNEL = 'chat';
 const VIA = 'api';
-/** [guess] The end note is posted as the customer (from_agent=false), so its webhook is an echo we ignore. */
-const NOTE_FROM_AGENT = false;
-/** [guess] Closing is `PUT /tickets/{id}` with `{status: "closed"}`. */
+/** [sure] Closing is `PUT /tickets/{id}` with `{status: "closed"}`, and nothing else: `tags` there would replace them all. */
 const CLOSED = { status: 'closed' } as const;
+/**
+ * [likely] A ticket created a moment ago may not show up in an external_id lookup yet. So a retry
+ * of a create that got no answer looks, waits this long, and looks again before it creates.
+ * [guess] the length of the lag.
+ */
+export const DEFAULT_RELOOK_MS = 2_000;
+const MAX_REMEMBERED = 1_000;
 // ------------------------------------------------------------------------------------------------
 
 export const LIVECHAT_TAG = 'livechat';
@@ -30,6 +39,10 @@ export interface GorgiasHelpdeskOptions {
   placeholderDomain?: string;
   /** For the expiry note ("after 30 minutes without messages"). */
   timeoutMs?: number;
+  /** The wait between the two lookups of a retried hand-off (DEFAULT_RELOOK_MS); 0: look once. */
+  relookMs?: number;
+  /** What that wait runs on. Default: the real clock. */
+  clock?: Clock;
 }
 
 /** A stable address for a user with no email. */
@@ -105,9 +118,31 @@ export function handoffTicket(
   };
 }
 
+/** A message as the engine sees it. */
+function helpdeskMessage(m: TicketMessage): HelpdeskMessage {
+  return { id: m.id, text: m.body_text, fromAgent: m.from_agent, createdAt: Date.parse(m.created_datetime), channel: m.channel };
+}
+
+/** The bridge's notice for agents: an internal note from the key's user, which the customer never sees. */
+export function agentNote(text: string, externalId: string, userEmail: string): NewMessage {
+  return {
+    channel: INTERNAL_NOTE_CHANNEL,
+    via: VIA,
+    from_agent: true,
+    sender: { email: userEmail },
+    body_text: text,
+    body_html: textToHtml(text),
+    external_id: externalId,
+  };
+}
+
 export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdeskOptions = {}): HelpdeskPort {
-  /** ticket -> the customer's address, so the end note can be posted as them. */
+  const clock = options.clock ?? realClock;
+  const relookMs = options.relookMs ?? DEFAULT_RELOOK_MS;
+  /** ticket -> the customer's address, so later messages are posted as them. */
   const senders = new Map<number, string>();
+  /** Conversations whose last create was answered with an error: it created nothing, no need to wait. */
+  const refusedCreates = new Set<string>();
 
   const senderFor = (ticketId: number, user: UserMeta | undefined, conversationId: string): string => {
     const email = user ? customerFor(user, conversationId, options.placeholderDomain).email : undefined;
@@ -125,28 +160,56 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
   });
 
   async function findOpenTicket(conversationId: string): Promise<Ticket | undefined> {
-    for await (const t of client.listTickets({ external_id: conversationId })) {
-      // [guess] the filter may be loose; match exactly.
-      if (t.external_id === conversationId && t.status === 'open') return t;
+    // trashed=false is sent by the client; the filter may be loose [guess], so match exactly.
+    for await (const t of client.listTickets({ external_id: conversationId, trashed: false })) {
+      if (t.external_id === conversationId && t.status === 'open' && !t.trashed_datetime) return t;
     }
     return undefined;
+  }
+
+  async function findMessage(ticketId: number, match: (m: TicketMessage) => boolean): Promise<TicketMessage | undefined> {
+    // [sure] Nothing filters messages by external_id: scan the ticket's messages.
+    for await (const m of client.listMessages(ticketId)) if (match(m)) return m;
+    return undefined;
+  }
+
+  /** A retried hand-off: the ticket an earlier try may have opened, looked for twice if that try got no answer. */
+  async function earlierTicket(conversationId: string): Promise<Ticket | undefined> {
+    const refused = refusedCreates.delete(conversationId);
+    const found = await findOpenTicket(conversationId);
+    if (found || relookMs <= 0 || refused) return found;
+    await clock.sleep(relookMs);
+    return findOpenTicket(conversationId);
   }
 
   return {
     async openTicket(input) {
       const body = handoffTicket(input, options);
       const email = body.customer.email!;
-      // Looked up first, so a retried open reuses the ticket instead of creating a second one.
-      const existing = await findOpenTicket(input.conversationId);
+      const first = body.messages[0];
+      // No lookup on a first try (one call less per hand-off); a retry reuses what an earlier try opened.
+      const existing = input.retry ? await earlierTicket(input.conversationId) : undefined;
       if (existing) {
         senders.set(existing.id, email);
-        const first = body.messages[0];
-        const already = existing.messages?.find((m) => m.body_text === first.body_text);
+        const mine = (m: TicketMessage) => m.body_text === first.body_text && !m.from_agent;
+        // [guess] A listed ticket may not embed its messages: read them when it does not.
+        const already = existing.messages ? existing.messages.find(mine) : await findMessage(existing.id, mine);
         if (already) return { ticketId: existing.id, messageId: already.id };
         const posted = await client.createMessage(existing.id, first);
         return { ticketId: existing.id, messageId: posted.id };
       }
-      const ticket = await client.createTicket(body);
+      let ticket: Ticket;
+      try {
+        ticket = await client.createTicket(body);
+      } catch (err) {
+        // An answered error created nothing; no answer (a timeout) may have created the ticket.
+        if (typeof (err as { status?: unknown }).status === 'number') {
+          refusedCreates.add(input.conversationId);
+          // Only hand-offs that never opened stay here: keep the set small.
+          if (refusedCreates.size > MAX_REMEMBERED) refusedCreates.delete(refusedCreates.values().next().value!);
+        }
+        throw err;
+      }
       senders.set(ticket.id, email);
       return { ticketId: ticket.id, messageId: ticket.messages?.[0]?.id };
     },
@@ -154,9 +217,8 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
     async postUserMessage(input) {
       if (input.retry) {
         // An earlier try may have been stored after all. [guess] Gorgias keeps a message's external_id as sent.
-        for await (const m of client.listMessages(input.ticketId)) {
-          if (m.external_id === input.externalId) return { messageId: m.id, found: true };
-        }
+        const found = await findMessage(input.ticketId, (m) => m.external_id === input.externalId);
+        if (found) return { messageId: found.id, found: true };
       }
       const email = senderFor(input.ticketId, input.user, input.conversationId);
       senders.set(input.ticketId, email);
@@ -165,14 +227,10 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
     },
 
     async endSession(input) {
-      const email = senderFor(input.ticketId, undefined, input.conversationId);
-      let posted = false;
-      if (input.retry) for await (const m of client.listMessages(input.ticketId)) posted ||= m.external_id === input.noteExternalId;
+      // Posted once: a retry looks for the note an earlier try may have stored before it posts.
+      const posted = input.retry ? await findMessage(input.ticketId, (m) => m.external_id === input.noteExternalId) : undefined;
       if (!posted) {
-        await client.createMessage(input.ticketId, {
-          ...message(email, endNote(input.reason, options.timeoutMs), input.noteExternalId),
-          from_agent: NOTE_FROM_AGENT,
-        });
+        await client.createMessage(input.ticketId, agentNote(endNote(input.reason, options.timeoutMs), input.noteExternalId, client.username));
       }
       await client.updateTicket(input.ticketId, { ...CLOSED });
       senders.delete(input.ticketId);
@@ -182,9 +240,14 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
       const out: HelpdeskMessage[] = [];
       for await (const m of client.listMessages(ticketId)) {
         if (afterMessageId !== undefined && m.id <= afterMessageId) continue;
-        out.push({ id: m.id, text: m.body_text, fromAgent: m.from_agent, createdAt: Date.parse(m.created_datetime) });
+        out.push(helpdeskMessage(m));
       }
       return out.sort((a, b) => a.id - b.id);
+    },
+
+    async getMessage(ticketId, messageId) {
+      const m = await client.getMessage(ticketId, messageId);
+      return m && helpdeskMessage(m);
     },
   };
 }

@@ -1,17 +1,21 @@
-// The webhook receiver as a node `http` request handler. Gorgias does not retry a webhook, so the
-// answer is 2xx as soon as the event is recorded by `onEvent` (the session manager records and
-// hands it to the user's sink synchronously; no Gorgias call sits in that path).
+// The webhook receiver as a node `http` request handler. Gorgias does not retry a webhook that
+// was answered, and turns the integration off after 100 failed calls in a row, so the answer is
+// 2xx as soon as the event is recorded by `onEvent` (the session manager records and hands it to
+// the user's sink synchronously; no Gorgias call sits in that path), unknown conversations too.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AgentWebhook, WebhookOutcome } from '../session/types.js';
+import { TOKEN_HEADER as WEBHOOK_TOKEN_HEADER } from '../webhook/template.js';
 import { isMessageCreated, parseWebhook } from './parse.js';
 
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
-/** The message text travels in the URL; long agent replies make long URLs. */
+/** An installed integration sends the whole ticket, every message in it, as the body. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** A pasted integration carries the text in the URL; long agent replies make long URLs. */
 export const DEFAULT_MAX_URL_BYTES = 32 * 1024;
 /** Node's default header limit (16 KiB) would refuse long URLs before we see them. */
 export const SERVER_MAX_HEADER_SIZE = DEFAULT_MAX_URL_BYTES + 16 * 1024;
-export const TOKEN_HEADER = 'x-livechat-token';
+/** Lower-cased, as node gives header names. */
+export const TOKEN_HEADER = WEBHOOK_TOKEN_HEADER.toLowerCase();
 
 export type ReceiverOutcome = WebhookOutcome | 'ignored';
 

@@ -1,10 +1,18 @@
-// The Gorgias HTTP-integration URL template, shared by `webhook-url`, `webhook install`,
-// the receiver's parser and the simulator.
+// The Gorgias HTTP-integration templates, shared by `webhook-url`, `webhook install`, the
+// receiver's parser and the simulator. Two forms reach the same receiver:
+// - pasted by hand (`webhook-url`): everything in the URL, the token too;
+// - installed (`webhook install`): the ids in the URL, the whole ticket and message as a JSON
+//   body (`{{context}}`, so the text arrives exact), and the token in a header, out of URL logs.
 import { usageError } from '../errors.js';
 
 export const WEBHOOK_EVENT = 'ticket-message-created';
 
-/** Query parameter → Gorgias template variable, in the order the URL carries them. */
+/**
+ * Query parameter → Gorgias template variable, in the order the URL carries them. The first seven
+ * are those of the first guides (pasted templates keep working); `channel` tells an agent's
+ * internal note (`internal-note`) from a reply, and goes after `from_agent` so that a raw text
+ * stays between `text=` and `&from_agent=`.
+ */
 export const WEBHOOK_VARIABLES = [
   ['external_id', '{{ticket.external_id}}'],
   ['ticket_id', '{{ticket.id}}'],
@@ -13,9 +21,26 @@ export const WEBHOOK_VARIABLES = [
   ['message_id', '{{event.object_id}}'],
   ['text', '{{message.body_text}}'],
   ['from_agent', '{{message.from_agent}}'],
+  ['channel', '{{message.channel}}'],
 ] as const;
 
 export type WebhookParam = (typeof WEBHOOK_VARIABLES)[number][0] | 'token';
+
+/** The template of the first guides, without `channel`: still accepted (each message is then read back). */
+export const LEGACY_PARAMS: readonly string[] = WEBHOOK_VARIABLES.map(([p]) => p).filter((p) => p !== 'channel');
+
+/**
+ * The installed integration's body: the whole template context as JSON, with `ticket` and
+ * `message` whole. [sure] Public production code installs exactly this form and reads
+ * `body.ticket` and `body.message`. (Explicit fields with `|tojson` would be the other way.)
+ */
+export const INSTALLED_FORM = '{{context}}';
+
+/** The header that carries the secret in an installed integration. [likely] No signature header exists. */
+export const TOKEN_HEADER = 'X-Livechat-Token';
+
+/** What the installed URL carries: the ids and flags, not the text (the body has it) nor the token (a header has it). */
+export const INSTALLED_PARAMS: readonly string[] = WEBHOOK_VARIABLES.map(([p]) => p).filter((p) => p !== 'text');
 
 export interface BaseUrlCheck {
   url: string;
@@ -46,8 +71,17 @@ export function checkBaseUrl(raw: string): BaseUrlCheck {
   return { url: u.toString(), warnings };
 }
 
-/** The exact URL to paste into Gorgias. */
+const query = (params: readonly string[]) =>
+  WEBHOOK_VARIABLES.filter(([param]) => params.includes(param))
+    .map(([param, variable]) => `${param}=${variable}`)
+    .join('&');
+
+/** The exact URL to paste into Gorgias by hand: every parameter, and the token. */
 export function webhookUrlTemplate(baseUrl: string, token: string): string {
-  const query = WEBHOOK_VARIABLES.map(([param, variable]) => `${param}=${variable}`).join('&');
-  return `${baseUrl}?${query}&token=${encodeURIComponent(token)}`;
+  return `${baseUrl}?${query(WEBHOOK_VARIABLES.map(([p]) => p))}&token=${encodeURIComponent(token)}`;
+}
+
+/** The URL of the integration that `webhook install` creates (no text, no token: see INSTALLED_PARAMS). */
+export function installedUrlTemplate(baseUrl: string): string {
+  return `${baseUrl}?${query(INSTALLED_PARAMS)}`;
 }
