@@ -1,5 +1,6 @@
 // Remakes docs/images/playground.png, the README's picture of `livechat playground`, from the
-// built CLI and Debian's chromium (`npm run docs:images`): a hand-off up to the agent's sign-off.
+// built CLI and Debian's chromium (`npm run docs:images`): a hand-off up to the agent's sign-off,
+// with an internal note on the desk that the chat never shows.
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { chromiumMissing, launchChromium } from '../test/browser.ts';
@@ -44,6 +45,8 @@ try {
     await page.locator('#chat .line.agent').first().waitFor();
     await say('Thanks! It was due on Monday.');
     await page.locator('#desk .msg[data-kind=customer] .body', { hasText: 'due on Monday' }).waitFor();
+    await desk('note', 'Carrier says it is two days late: offer free shipping next time.');
+    await page.locator('#desk .msg[data-kind=note]').waitFor();
     await desk('macro');
     await page.locator('#chat .choice[data-payload=LIVECHAT_SESSION_END]').waitFor();
     await page.locator('#desk .msg[data-kind=agent] .body', { hasText: 'LIVECHAT_SESSION_END' }).waitFor();

@@ -43,14 +43,8 @@ export interface BrowserTestContext {
  * `test()` with a chromium to drive. Skipped, saying why, only when chromium is not installed;
  * a chromium that is there but does not start fails the test.
  */
-export function browserTest(
-  name: string,
-  fn: (ctx: BrowserTestContext) => Promise<void>,
-  timeoutMs = 90_000,
-  /** Runs and reports, but a failure does not fail the suite: say what it waits for. */
-  todo?: string,
-): void {
-  test(name, { skip: chromiumMissing(), timeout: timeoutMs, ...(todo ? { todo } : {}) }, async (t) => {
+export function browserTest(name: string, fn: (ctx: BrowserTestContext) => Promise<void>, timeoutMs = 90_000): void {
+  test(name, { skip: chromiumMissing(), timeout: timeoutMs }, async (t) => {
     const browser = await launchChromium();
     try {
       await fn({
