@@ -546,7 +546,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           q.jobs = await shared.jobsOf(id);
         }
         await runClaimedJobs(id, q);
-        if (!shared || closed) return;
+        if (closed) return;
+        // A job queued while the last one was being recorded: go on (nothing else runs this queue).
+        if (!shared) {
+          if (q.jobs.length) continue;
+          return;
+        }
         await shared.release('jobs', id, owner);
         // A job committed by another process while we held the claim: its own attempt to run it failed.
         if (!(await shared.jobsOf(id)).length) return;
