@@ -238,7 +238,7 @@ describe('doctor round trip (fake Gorgias, fake clock)', () => {
     );
     assert.equal(c.status, 'pass', c.message);
     assert.equal(c.details?.round_trip_ms, 500);
-    assert.match(c.message, /message #101 reached serve 0\.5 s after it was sent; test ticket #1 deleted/);
+    assert.match(c.message, /message #101 reached serve 500 ms after it was sent; test ticket #1 deleted/);
     assert.deepEqual(g.calls, ['createTicket', 'createMessage 1', 'updateTicket 1 {"status":"closed"}', 'deleteTicket 1']);
     assert.equal(g.tickets.size, 0);
   });

@@ -5,13 +5,14 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { realClock } from '../clock.js';
 import { LivechatError } from '../errors.js';
+import { debugWanted } from '../gorgias/connect.js';
 import type { Io } from '../io.js';
 import { redact } from '../mask.js';
 import { parseNumber } from '../numbers.js';
 import { paint } from '../style.js';
 import { checkLine, jsonReport, junitReport, tally } from '../doctor/report.js';
 import { DEFAULT_ROUNDTRIP_TIMEOUT_MS } from '../doctor/roundtrip.js';
-import { runDoctor } from '../doctor/run.js';
+import { runDoctor, serveUrlOf } from '../doctor/run.js';
 
 export interface DoctorCommandOptions {
   domain?: string;
@@ -26,6 +27,7 @@ export interface DoctorCommandOptions {
 
 export async function doctor(opts: DoctorCommandOptions, io: Io): Promise<void> {
   const timeoutS = parseNumber(opts.roundtripTimeout ?? String(DEFAULT_ROUNDTRIP_TIMEOUT_MS / 1000), '--roundtrip-timeout', { min: 1, max: 600 });
+  serveUrlOf(opts.serveUrl, io.env, undefined); // a bad --serve-url is a usage error before any check runs
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;
@@ -54,6 +56,7 @@ export async function doctor(opts: DoctorCommandOptions, io: Io): Promise<void> 
       serveUrl: opts.serveUrl,
       roundtripTimeoutMs: opts.roundtrip ? timeoutS * 1000 : undefined,
       clock: realClock,
+      debug: debugWanted(io),
       interrupted: () => interrupted,
       progress: (line) => io.err(safe(line)),
       onCheck: (check) => {

@@ -167,7 +167,7 @@ export function macroCheck(macros: Macro[]): Check {
   if (ours.length) {
     const [m] = ours;
     const more = ours.length > 1 ? ` (and ${ours.length - 1} more)` : '';
-    return pass('macro', `#${m.id} "${m.name}" carries ${SESSION_END}${more}`, { id: m.id, name: m.name, count: ours.length });
+    return pass('macro', `#${m.id} "${m.name}" carries ${SESSION_END}${more}`, { id: m.id, macro_name: m.name, count: ours.length });
   }
   const named = macros.find((m) => m.name === DEFAULT_MACRO_NAME);
   if (named) {

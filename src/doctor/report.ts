@@ -29,7 +29,8 @@ export function tally(checks: Check[]): Tally {
 export function jsonReport(checks: Check[]): Record<string, unknown> {
   return {
     ...tally(checks),
-    checks: checks.map((c) => ({ name: c.name, status: c.status, message: c.message, fix: c.fix ?? null, ms: c.ms ?? null, ...(c.details ?? {}) })),
+    // The facts beside the verdict, which wins a clash of names.
+    checks: checks.map((c) => ({ ...(c.details ?? {}), name: c.name, status: c.status, message: c.message, fix: c.fix ?? null, ms: c.ms ?? null })),
   };
 }
 

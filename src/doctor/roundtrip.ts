@@ -88,6 +88,7 @@ async function removeTestTicket(client: RoundTripClient, externalId: string, p: 
 }
 
 const secondsOf = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const durationOf = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : secondsOf(ms));
 
 export async function roundTrip(o: RoundTripOptions): Promise<Check> {
   const { client, clock } = o;
@@ -128,7 +129,7 @@ export async function roundTrip(o: RoundTripOptions): Promise<Check> {
       const seen = await o.arrived(messageId);
       if (seen === true) {
         const ms = clock.now() - sentAt;
-        return pass('roundtrip', `the webhook of message #${messageId} reached serve ${secondsOf(ms)} after it was sent`, {
+        return pass('roundtrip', `the webhook of message #${messageId} reached serve ${durationOf(ms)} after it was sent`, {
           ...details,
           round_trip_ms: ms,
         });

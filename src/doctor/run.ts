@@ -52,6 +52,8 @@ export interface DoctorOptions {
   onCheck?(check: Check): void;
   /** Talk for stderr. */
   progress?(line: string): void;
+  /** `--debug`: each Gorgias call as a line of talk (never the API key). */
+  debug?: boolean;
   /** Filled with every secret doctor comes to know, as it knows them, so that the caller can mask its output. */
   secrets?: string[];
   /** For tests: another way to make HTTP calls. */
@@ -174,7 +176,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorResult> {
       clock,
       maxRateLimitWaits: 1,
       onAnswer: (a) => answers.push({ ...a, at: clock.now() }),
-      debug: o.env.LIVECHAT_DEBUG ? (line) => o.progress?.(`debug: ${line}`) : undefined,
+      debug: o.debug ? (line) => o.progress?.(`debug: ${line}`) : undefined,
     });
     try {
       const account = await c.getAccount();
