@@ -68,7 +68,8 @@ describe('livechat doctor, end to end', () => {
   const api = () => gorgias(emulator.info.url, emulator.info.email, emulator.info.api_key);
   const config = () => JSON.parse(readFileSync(join(dirs.config, 'config.json'), 'utf8')) as Record<string, string>;
   const secrets = () => [emulator.info.api_key, config().webhookToken, config().channelSecret];
-  const doctor = (args: string[] = [], extra: NodeJS.ProcessEnv = {}) => runCli(['doctor', ...args], { env: { ...env, ...extra }, timeoutMs: 60_000 });
+  const doctor = (args: string[] = [], extra: NodeJS.ProcessEnv = {}) =>
+    runCli(['doctor', ...args], { env: { ...env, ...extra }, timeoutMs: 60_000 });
   const startServe = async (port = 0) => {
     bridge = await spawnCli(['serve', '--port', String(port), '--json', '--data', dirs.data, '--deliver-url', sink.url], env);
     servePort = Number(new URL(bridge.info.url).port);
@@ -120,13 +121,17 @@ describe('livechat doctor, end to end', () => {
     const r = await doctor();
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(Object.keys(statuses(r)), NAMES);
-    assert.deepEqual(Object.values(statuses(r)), NAMES.map(() => 'pass'), r.stdout);
+    assert.deepEqual(
+      Object.values(statuses(r)),
+      NAMES.map(() => 'pass'),
+      r.stdout,
+    );
     assert.match(lineOf(r, 'credentials'), /account emulator, user Emulator Agent <agent@example\.com>/);
     assert.match(lineOf(r, 'budget'), /\d+\/10000 calls used in the window/);
     assert.match(lineOf(r, 'integration'), /is active, calls .* with the current token, only ticket-message-created, body \{\{context\}\}/);
     assert.match(lineOf(r, 'receiver'), /answers 200 with the token, 401 without/);
     for (const s of secrets()) assert.ok(!r.stdout.includes(s) && !r.stderr.includes(s), 'a secret was printed');
-    assert.equal(sink.got.length, 0, "the probes reached neither a user nor the bot");
+    assert.equal(sink.got.length, 0, 'the probes reached neither a user nor the bot');
   });
 
   it('--json: one object with every check; --junit: a valid JUnit XML file', async () => {
@@ -170,7 +175,10 @@ describe('livechat doctor, end to end', () => {
     const r = await doctor();
     assert.equal(r.code, 1);
     assert.deepEqual(failing(r), ['integration']);
-    assert.match(lineOf(r, 'integration'), /is deactivated \(since .*\): Gorgias turns it off after 100 failed calls in a row; fix: .*webhook install --yes/);
+    assert.match(
+      lineOf(r, 'integration'),
+      /is deactivated \(since .*\): Gorgias turns it off after 100 failed calls in a row; fix: .*webhook install --yes/,
+    );
     await reinstall();
     assert.equal((await doctor()).code, 0);
   });
@@ -221,7 +229,9 @@ describe('livechat doctor, end to end', () => {
   it('--roundtrip passes: the webhook reaches serve, the time is told, no ticket is left, nobody hears of it', async () => {
     const r = await doctor(['--roundtrip', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const report = JSON.parse(r.stdout) as { checks: Array<{ name: string; status: string; message: string; round_trip_ms?: number; external_id?: string }> };
+    const report = JSON.parse(r.stdout) as {
+      checks: Array<{ name: string; status: string; message: string; round_trip_ms?: number; external_id?: string }>;
+    };
     const trip = report.checks.find((c) => c.name === 'roundtrip')!;
     assert.equal(trip.status, 'pass', trip.message);
     assert.equal(typeof trip.round_trip_ms, 'number');
@@ -251,7 +261,10 @@ describe('livechat doctor, end to end', () => {
   it('--roundtrip interrupted with Ctrl-C: the test ticket is deleted, exit 130', async () => {
     await deactivate();
     try {
-      const child = spawn(process.execPath, [BIN, 'doctor', '--roundtrip'], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'doctor', '--roundtrip'], {
+        env: { ...process.env, NO_COLOR: '1', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       let err = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
