@@ -83,10 +83,9 @@ describe('livechat doctor, end to end', () => {
   const integration = async () => ((await api().get('/integrations')).body.data as Array<{ id: number }>)[0];
   const deactivate = async () => {
     const { id } = await integration();
-    const r = await httpJson('PUT', `${emulator.info.url}/api/integrations/${id}`, { deactivated_datetime: '2026-01-01T00:00:00Z' }, auth());
+    const r = await api().put(`/integrations/${id}`, { deactivated_datetime: '2026-01-01T00:00:00Z' });
     assert.equal(r.status, 200);
   };
-  const auth = () => ({ authorization: `Basic ${Buffer.from(`${emulator.info.email}:${emulator.info.api_key}`).toString('base64')}` });
   const reinstall = async () => installWebhook(env, env.LIVECHAT_BASE_URL!);
 
   before(async () => {
