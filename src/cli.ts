@@ -152,6 +152,15 @@ export function buildProgram(): Command {
     .action(async (opts) => (await import('./commands/emulator.js')).emulator(opts, processIo()));
 
   program
+    .command('playground')
+    .description('play a hand-off in the browser: a chat as the user, an agent desk as Gorgias, a fast-forward')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '8788')
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--timeout <minutes>', 'inactivity timeout of a session, in minutes', '30')
+    .option('--json', 'print the URLs and the emulator credentials as one JSON line')
+    .action(async (opts) => (await import('./commands/playground.js')).playground(opts, processIo()));
+
+  program
     .command('simulate')
     .description('play the whole handoff lifecycle locally, fast-forwarded (no Gorgias account needed)')
     .addOption(new Option('--scenario <name|file>', 'handoff, expiry, restart, all, or a scenario JSON file').default('all'))

@@ -205,6 +205,40 @@ describe('session machine', () => {
     assert.deepEqual(toUser(backlog.decisions), [{ text: 'later' }]);
   });
 
+  it('a message never overtakes an older one that is being read back', () => {
+    const clock = new FakeClock();
+    const cfg: MachineConfig = { ...config, readMessages: true };
+    let state: ConversationState | undefined = initialState('c1');
+    const feed = (input: MachineInput) => {
+      const r = step(state, input, clock.now(), cfg);
+      state = r.state;
+      return r;
+    };
+    feed({ kind: 'userPayload', payload: SESSION_START });
+    feed({ kind: 'ticketOpened', gen: 1, ticketId: 100 });
+    const hook = (messageId: string, text: string, verify?: 'text') =>
+      feed({
+        kind: 'agentWebhook',
+        event: { conversationId: 'c1', ticketId: 100, eventId: `e${messageId}`, messageId, text, fromAgent: true, channel: 'chat', verify },
+      });
+    assert.equal(hook('5', 'Tom ', 'text').outcome, 'pending');
+    const later = hook('6', 'later one');
+    assert.equal(later.outcome, 'delivered');
+    assert.deepEqual(toUser(later.decisions), [], 'held behind message 5');
+    const read = feed({
+      kind: 'messageRead',
+      gen: 1,
+      messageId: 5,
+      message: { id: 5, text: 'Tom & Jerry', fromAgent: true, createdAt: 0, channel: 'chat' },
+    });
+    assert.deepEqual(toUser(read.decisions), [{ text: 'Tom & Jerry' }, { text: 'later one' }]);
+    // A read that fails releases what waited behind it too.
+    hook('7', 'x+y', 'text');
+    hook('8', 'after');
+    const failed = feed({ kind: 'messageRead', gen: 1, messageId: 7, error: 'timeout' });
+    assert.deepEqual(toUser(failed.decisions), [{ text: 'after' }]);
+  });
+
   it('END by the user (button or typed) ends once: close the ticket, back to the bot', () => {
     for (const how of ['payload', 'typed'] as const) {
       const c = conversation();

@@ -72,6 +72,8 @@ export interface HeldMessage {
   at?: number;
   /** A sign-off held until a catch-up shows whatever it must not overtake. */
   verify?: boolean;
+  /** Held behind an older message that is being read back (it must not overtake it). */
+  afterRead?: boolean;
 }
 
 export type CatchUpReason = 'activity' | 'timer' | 'expiry' | 'signoff' | 'manual' | 'restart';
@@ -494,6 +496,8 @@ function onWebhook(
 /** An agent message for the open session, known to be for the user: shown now, or held (reorder window, sign-off). */
 function accept(s: ConversationState, m: HeldMessage, now: number, config: MachineConfig, out: Decision[]): ConversationState {
   const session = s.session!;
+  // An older message still being read back goes first: this one waits for it.
+  if (blockedByRead(session, m)) return { ...s, session: { ...session, held: [...(session.held ?? []), { ...m, afterRead: true }] } };
   // The sign-off is the agent's last word and the user leaves on its button: a catch-up first
   // shows any message whose webhook was lost, so none is left behind or shown after it.
   if (config.catchUp && session.ticketId !== undefined && hasSignoffToken(m.text)) {
@@ -507,6 +511,21 @@ function accept(s: ConversationState, m: HeldMessage, now: number, config: Machi
     return { ...s, session: { ...session, held } };
   }
   return show(s, [m], now, config, out);
+}
+
+function blockedByRead(session: OpenSession, m: HeldMessage): boolean {
+  return (session.reading ?? []).some((id) => m.id === undefined || id < m.id);
+}
+
+/** Messages held behind reads that are done now, through `accept` in id order. */
+function releaseAfterRead(s: ConversationState, now: number, config: MachineConfig, out: Decision[]): ConversationState {
+  const session = s.session!;
+  const held = session.held ?? [];
+  const free = held.filter((m) => m.afterRead && !blockedByRead(session, m)).sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity));
+  if (!free.length) return s;
+  let cur: ConversationState = { ...s, session: { ...session, held: held.filter((m) => !free.includes(m)) } };
+  for (const m of free) cur = accept(cur, { id: m.id, messageId: m.messageId, text: m.text }, now, config, out);
+  return cur;
 }
 
 /** The message behind a webhook marked `verify`, as Gorgias stores it. */
@@ -525,26 +544,20 @@ function onMessageRead(
   }
   const session = s.session!;
   let cur: ConversationState = { ...s, session: { ...session, reading: (session.reading ?? []).filter((id) => id !== input.messageId) } };
-  if (cur.seenMessages.includes(key)) return cur; // a catch-up showed it meanwhile
-  if (input.error !== undefined) {
-    note('error', `could not be read (${input.error}); a catch-up shows it later if it is for the user`);
-    return cur;
-  }
   const m = input.message;
-  if (!m) {
+  if (cur.seenMessages.includes(key)) {
+    // a catch-up showed it meanwhile
+  } else if (input.error !== undefined) {
+    note('error', `could not be read (${input.error}); a catch-up shows it later if it is for the user`);
+  } else if (!m) {
     note('unknown', 'Gorgias has no such message: not shown');
-    return cur;
+  } else {
+    cur = markSeen(cur, { messageId: key }, config);
+    if (m.channel === INTERNAL_NOTE_CHANNEL) note('note', 'an internal note: never shown to the user');
+    else if (!m.fromAgent) note('echo', "the customer's own message: ignored");
+    else cur = accept(cur, { id: m.id, messageId: key, text: m.text }, now, config, out);
   }
-  cur = markSeen(cur, { messageId: key }, config);
-  if (m.channel === INTERNAL_NOTE_CHANNEL) {
-    note('note', 'an internal note: never shown to the user');
-    return cur;
-  }
-  if (!m.fromAgent) {
-    note('echo', "the customer's own message: ignored");
-    return cur;
-  }
-  return accept(cur, { id: m.id, messageId: key, text: m.text }, now, config, out);
+  return releaseAfterRead(cur, now, config, out);
 }
 
 /** What a catch-up listing found: the agent messages not shown yet, with the held ones, in id order. */
@@ -586,18 +599,18 @@ function release(s: ConversationState, now: number, config: MachineConfig, out: 
   const held = s.session!.held ?? [];
   // A sign-off waiting for its catch-up, and what came after it, wait for that answer.
   const barrier = Math.min(...held.filter((m) => m.verify).map((m) => m.id ?? -Infinity));
-  const due = held.filter((m) => !m.verify && (m.at ?? now) + window <= now && !((m.id ?? Infinity) > barrier));
-  const timed = held.filter((m) => !m.verify);
+  const due = held.filter((m) => !m.verify && !m.afterRead && (m.at ?? now) + window <= now && !((m.id ?? Infinity) > barrier));
+  const timed = held.filter((m) => !m.verify && !m.afterRead);
   if (!due.length) {
     if (timed.length) out.push({ type: 'armTimer', at: timed[0].at! + window, timer: 'release' });
     return s;
   }
   const upTo = Math.max(...due.map((m) => m.id ?? Infinity));
-  const go = held.filter((m) => !m.verify && ((m.id ?? Infinity) <= upTo || due.includes(m)));
+  const go = held.filter((m) => !m.verify && !m.afterRead && ((m.id ?? Infinity) <= upTo || due.includes(m)));
   const stay = held.filter((m) => !go.includes(m));
   const batch = [...go].sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity));
   const next = show({ ...s, session: { ...s.session!, held: stay } }, batch, now, config, out);
-  const later = stay.filter((m) => !m.verify && (m.at ?? now) + window > now);
+  const later = stay.filter((m) => !m.verify && !m.afterRead && (m.at ?? now) + window > now);
   if (later.length) out.push({ type: 'armTimer', at: later[0].at! + window, timer: 'release' });
   return next;
 }
