@@ -15,7 +15,7 @@ function account(options: { refuse?: boolean; perCall?: number } = {}) {
     messages.push(m);
     return m;
   };
-  const port: Required<CatchUpPort> = {
+  const port: Required<Omit<CatchUpPort, 'ready'>> = {
     async listMessagesSince(ticketId, after) {
       calls.push(`ticket ${ticketId} after ${after}`);
       await Promise.resolve();

@@ -166,7 +166,7 @@ test('simulate --sessions runs N conversations through the lifecycle and reports
   assert.ok(s.end_to_end_ms.p50 > 0 && s.end_to_end_ms.p99 >= s.end_to_end_ms.p50);
   assert.equal(s.relay_ms.count, 36, 'each relay timed from its webhook');
   assert.ok(s.relay_ms.p99 >= s.relay_ms.p50);
-  assert.ok(s.conversations_per_s > 0 && s.bytes_per_open_session > 0);
+  assert.ok(s.conversations_per_s > 0 && s.bytes_per_conversation > 0);
   const ends = s.checks.find((c: { name: string }) => c.name === 'one end per session');
   assert.match(ends.detail, /load-00000: ended, load-00001: expired/);
   assert.deepEqual(

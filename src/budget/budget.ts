@@ -30,6 +30,11 @@ export interface CallGate {
   take(priority: CallPriority): Promise<void>;
   /** The answer (or the failure: `{}`) of a call that `take` let through. */
   done(answer: CallAnswer): void;
+  /**
+   * Resolves when a call of this priority would go at once (its turn came), without taking a slot:
+   * a caller that can serve many requests with one call gathers them until then.
+   */
+  ready?(priority: CallPriority): Promise<void>;
 }
 
 export interface BudgetOptions {
@@ -74,6 +79,7 @@ export interface BudgetStats {
 }
 
 export interface CallBudget extends CallGate {
+  ready(priority: CallPriority): Promise<void>;
   stats(): BudgetStats;
   /** When the next waiting call may go (ms since the epoch), if one waits. */
   nextGrantAt(): number | undefined;
@@ -146,6 +152,8 @@ interface Waiter {
   seq: number;
   resolve: () => void;
   reject: (err: Error) => void;
+  /** Only waits for its turn (`ready`): takes no slot. */
+  probe?: boolean;
 }
 
 /** A FIFO with O(1) shift. */
@@ -219,6 +227,10 @@ export function createCallBudget(options: BudgetOptions = {}): CallBudget {
   }
 
   function grant(w: Waiter, now: number): void {
+    if (w.probe) {
+      w.resolve();
+      return;
+    }
     bucket = added(bucket, now);
     running++;
     granted++;
@@ -264,21 +276,24 @@ export function createCallBudget(options: BudgetOptions = {}): CallBudget {
     };
   }
 
+  function wait(priority: CallPriority, probe: boolean): Promise<void> {
+    if (closed) return Promise.reject(new BudgetClosedError());
+    const now = clock.now();
+    // Goes at once when there is room and nobody of its priority or a higher one waits before it.
+    const ahead = PRIORITIES.slice(0, PRIORITIES.indexOf(priority) + 1).some((p) => queues[p].size > 0);
+    if (!ahead && msUntilRoom(bucket, now) === 0) {
+      grant({ priority, since: now, seq: seq++, resolve: () => undefined, reject: () => undefined, probe }, now);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      queues[priority].push({ priority, since: now, seq: seq++, resolve, reject, probe });
+      pump();
+    });
+  }
+
   return {
-    take(priority) {
-      if (closed) return Promise.reject(new BudgetClosedError());
-      const now = clock.now();
-      // Goes at once when there is room and nobody of its priority or a higher one waits before it.
-      const ahead = PRIORITIES.slice(0, PRIORITIES.indexOf(priority) + 1).some((p) => queues[p].size > 0);
-      if (!ahead && msUntilRoom(bucket, now) === 0) {
-        grant({ priority, since: now, seq: seq++, resolve: () => undefined, reject: () => undefined }, now);
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve, reject) => {
-        queues[priority].push({ priority, since: now, seq: seq++, resolve, reject });
-        pump();
-      });
-    },
+    take: (priority) => wait(priority, false),
+    ready: (priority) => wait(priority, true),
     done(answer) {
       running = Math.max(0, running - 1);
       if (answer.rateLimited) rateLimited++;

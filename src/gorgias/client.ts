@@ -120,6 +120,8 @@ export interface GorgiasClient {
   deleteIntegration(id: number): Promise<void>;
   /** The same client, its calls queued at `priority` in the call budget. */
   at(priority: CallPriority): GorgiasClient;
+  /** Resolves when a call at `priority` would go at once in the call budget (at once without one). */
+  ready(priority: CallPriority): Promise<void>;
 }
 
 export const DEFAULTS = { timeoutMs: 10_000, maxRetries: 3, maxRateLimitWaits: 3 } as const;
@@ -388,6 +390,9 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
       updateIntegration: (id, b) => request<Integration>('PUT', `/integrations/${id}`, { body: b }),
       deleteIntegration: async (id) => void (await request<unknown>('DELETE', `/integrations/${id}`)),
       at: (p) => at(p),
+      ready: async (p) => {
+        await gate?.ready?.(p);
+      },
     };
   }
   const views = new Map<CallPriority | undefined, GorgiasClient>();

@@ -13,7 +13,7 @@ export type HelpdeskClient = Pick<
   GorgiasClient,
   'username' | 'createTicket' | 'listTickets' | 'updateTicket' | 'createMessage' | 'listMessages' | 'getMessage'
 > &
-  Partial<Pick<GorgiasClient, 'listRecentMessages'>> & {
+  Partial<Pick<GorgiasClient, 'listRecentMessages' | 'ready'>> & {
     /** The client with its calls at a priority in the key's call budget (the real client has it). */
     at?(priority: CallPriority): HelpdeskClient;
   };
@@ -265,6 +265,8 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
       const m = await interactive.getMessage(ticketId, messageId);
       return m && helpdeskMessage(m);
     },
+
+    ...(client.ready ? { ready: (p: CallPriority) => client.ready!(p) } : {}),
 
     ...(client.listRecentMessages
       ? {

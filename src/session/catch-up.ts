@@ -25,6 +25,7 @@ export function catchUpPriority(reason: CatchUpReason): CallPriority {
 export interface CatchUpPort {
   listMessagesSince?(ticketId: number, afterMessageId: number | undefined, how?: { priority?: CallPriority }): Promise<HelpdeskMessage[]>;
   listRecentMessages?(afterMessageId: number, how?: { maxCalls?: number }): Promise<{ messages: HelpdeskMessage[]; complete: boolean } | undefined>;
+  ready?(priority: CallPriority): Promise<void>;
 }
 
 export interface CatchUpListing {
@@ -118,17 +119,25 @@ export function catchUpBatcher(options: CatchUpBatcherOptions): CatchUpBatcher {
     defer(() => {
       scheduled = false;
       if (sweeping || !waiting.length) return;
-      const members = waiting;
-      waiting = [];
       sweeping = true;
-      void sweep(members)
-        .catch((err: unknown) => {
-          for (const m of members) m.reject(err);
-        })
-        .finally(() => {
-          sweeping = false;
-          kick();
-        });
+      void run().finally(() => {
+        sweeping = false;
+        kick();
+      });
+    });
+  }
+
+  /** Under pressure the sweep first waits for its turn in the call budget: catch-ups asked meanwhile join it. */
+  async function run(): Promise<void> {
+    try {
+      await port.ready?.('background');
+    } catch {
+      // the budget closed: the listing fails below, and every member with it
+    }
+    const members = waiting;
+    waiting = [];
+    await sweep(members).catch((err: unknown) => {
+      for (const m of members) m.reject(err);
     });
   }
 

@@ -79,6 +79,8 @@ export interface HelpdeskPort {
    * Undefined when Gorgias refuses such a listing: then each ticket is listed on its own.
    */
   listRecentMessages?(afterMessageId: number, how?: { maxCalls?: number }): Promise<{ messages: HelpdeskMessage[]; complete: boolean } | undefined>;
+  /** Resolves when a call at `priority` would go at once (the key's call budget has room for it). */
+  ready?(priority: CallPriority): Promise<void>;
   /** One message as Gorgias stores it: its exact text and its channel (is it an internal note?). */
   getMessage?(ticketId: number, messageId: number): Promise<HelpdeskMessage | undefined>;
 }
