@@ -129,3 +129,28 @@ describe('createCallBudget', () => {
     assert.ok(Math.abs(clock.now() - 105_000) <= 1_000, `took ${clock.now()} ms`);
   });
 });
+
+describe('the flags', () => {
+  it('serve: --call-budget, --call-limit, --call-window, then the environment, then 80% of 40 per 20 s', async () => {
+    const { callBudgetOptions } = await import('../src/commands/serve.ts');
+    assert.deepEqual(callBudgetOptions({}, {}), { share: 0.8, limit: 40, windowMs: 20_000 });
+    assert.deepEqual(callBudgetOptions({ callBudget: '50', callLimit: '80', callWindow: '10' }, { LIVECHAT_CALL_BUDGET: '90' }), {
+      share: 0.5,
+      limit: 80,
+      windowMs: 10_000,
+    });
+    assert.equal(callBudgetOptions({}, { LIVECHAT_CALL_BUDGET: '60' }).share, 0.6);
+    assert.throws(() => callBudgetOptions({ callBudget: '0' }, {}), /--call-budget must be a number from 1 to 100/);
+    assert.throws(() => callBudgetOptions({ callLimit: 'x' }, {}), /--call-limit/);
+  });
+
+  it('simulate: --rate-limit and the progress line (rate and time left)', async () => {
+    const { parseRateLimit, progressLine } = await import('../src/commands/simulate.ts');
+    assert.deepEqual(parseRateLimit(undefined), { limit: 40, windowMs: 20_000 });
+    assert.equal(parseRateLimit('off'), false);
+    assert.equal(parseRateLimit('0'), false);
+    assert.throws(() => parseRateLimit('-3'), /--rate-limit/);
+    assert.equal(progressLine(250, 1000, 10_000), `[${'#'.repeat(8)}${' '.repeat(22)}] 250/1000 conversations, 25.0/s, 30 s left`);
+    assert.match(progressLine(1000, 1000, 40_000), /1000\/1000 conversations, 25\.0\/s, done in 40 s$/);
+  });
+});
