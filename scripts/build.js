@@ -26,7 +26,7 @@ function files(dir) {
 /** What dist/ is built from: every source, the compiler options, the compiler's version. */
 function sourceHash(tscVersion) {
   const hash = createHash('sha256').update(`typescript ${tscVersion}\n`);
-  for (const file of [join(root, 'tsconfig.json'), ...files(join(root, 'src'))]) {
+  for (const file of [join(root, 'tsconfig.json'), join(root, 'tsconfig.web.json'), ...files(join(root, 'src'))]) {
     hash.update(`${relative(root, file)}\n`).update(readFileSync(file));
   }
   return hash.digest('hex');
@@ -56,6 +56,9 @@ if (mode !== undefined && mode !== '--if-changed') {
 }
 
 rmSync(dist, { recursive: true, force: true }); // no module of a deleted source is left behind
-const r = spawnSync(process.execPath, [tsc.bin, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
-if (r.status !== 0) process.exit(r.status ?? 1);
+// The node program, then the browser modules of the playground (with the DOM, into dist/playground/web/).
+for (const config of ['tsconfig.json', 'tsconfig.web.json']) {
+  const r = spawnSync(process.execPath, [tsc.bin, '-p', join(root, config)], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
 writeFileSync(stamp, `${wanted}\n`);

@@ -1,15 +1,15 @@
 // Remakes docs/images/report.png, the README's picture of `simulate --report`, from the built CLI
 // and Debian's chromium: `npm run docs:images`. Kept small: the top of a default run's report.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromiumMissing, launchChromium } from '../test/browser.ts';
+import { checkImageSize } from './images.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const out = resolve(root, 'docs', 'images', 'report.png');
-const MAX_BYTES = 200 * 1024;
 
 const missing = chromiumMissing();
 if (missing) throw new Error(missing);
@@ -28,9 +28,7 @@ try {
   } finally {
     await browser.close();
   }
-  const bytes = statSync(out).size;
-  console.log(`${out}: ${Math.round(bytes / 1024)} KiB`);
-  if (bytes > MAX_BYTES) throw new Error(`${out} is over ${MAX_BYTES / 1024} KiB: make the shot smaller`);
+  checkImageSize(out);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

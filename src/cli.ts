@@ -130,6 +130,18 @@ export function buildProgram(): Command {
       .option('--json', 'print where it listens as one JSON line on stdout'),
   ).action(async (opts) => (await import('./commands/serve.js')).serve(opts, processIo()));
 
+  withGorgias(
+    program
+      .command('doctor')
+      .description('check the live setup: config, credentials, integration, macro, receiver, serve (exit 1 on any failure)')
+      .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
+      .option('--serve-url <url>', "where `livechat serve` answers (env LIVECHAT_SERVE_URL; default: the base URL's origin)")
+      .option('--roundtrip', 'also send a test message through Gorgias and wait for its webhook at serve')
+      .option('--roundtrip-timeout <seconds>', 'how long the round trip waits for the webhook', '30')
+      .option('--junit <file>', 'also write the checks as a JUnit XML report')
+      .option('--json', 'print {ok, passed, warnings, failed, skipped, checks} as JSON'),
+  ).action(async (opts) => (await import('./commands/doctor.js')).doctor(opts, processIo()));
+
   program
     .command('emulator')
     .description('run a local Gorgias API emulator for your own bot and tests')
@@ -141,6 +153,15 @@ export function buildProgram(): Command {
     .option('--rate-window <seconds>', 'rate-limit window in seconds', '20')
     .option('--json', 'print the connection details as one JSON line')
     .action(async (opts) => (await import('./commands/emulator.js')).emulator(opts, processIo()));
+
+  program
+    .command('playground')
+    .description('play a hand-off in the browser: a chat as the user, an agent desk as Gorgias, a fast-forward')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '8788')
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--timeout <minutes>', 'inactivity timeout of a session, in minutes', '30')
+    .option('--json', 'print the URLs and the emulator credentials as one JSON line')
+    .action(async (opts) => (await import('./commands/playground.js')).playground(opts, processIo()));
 
   program
     .command('simulate')

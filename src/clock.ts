@@ -26,6 +26,8 @@ interface Pending {
   seq: number;
   fn: () => void;
   cancelled: boolean;
+  /** A sleep keeps the process alive, as `realClock.sleep` does; a timer does not. */
+  keepAlive?: boolean;
 }
 
 /** Whether `a` fires before `b`: earlier first, then in the order they were set. */
@@ -137,6 +139,136 @@ export class FakeClock implements Clock {
     this.heap = this.heap.filter((p) => !p.cancelled);
     for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
+}
+
+/** The longest delay node's timers take (about 24.8 days); a later timer is re-armed on the way. */
+const MAX_REAL_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * Real time that can also be told to jump ahead (the playground's fast-forward). Timers fire on
+ * the wall clock as usual; `jump(ms)` fires those due meanwhile in time order, each with the
+ * clock at its own instant, and lets `settle` finish what one started before the next fires. So a
+ * jump ends the way waiting would have. The clock never goes back.
+ */
+export class JumpClock implements Clock {
+  private offset = 0;
+  private seq = 0;
+  private pending: Pending[] = [];
+  private handle: ReturnType<typeof setTimeout> | undefined;
+  private jumping: Promise<void> = Promise.resolve();
+
+  now(): number {
+    return Date.now() + this.offset;
+  }
+
+  /** How far ahead of the wall clock it runs, in ms. */
+  get aheadMs(): number {
+    return this.offset;
+  }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    return this.add(ms, fn, false);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.add(ms, resolve, true));
+  }
+
+  /** Move `ms` ahead. Jumps asked for meanwhile run one after the other. */
+  jump(ms: number, settle: () => Promise<void> = async () => {}): Promise<void> {
+    const run = this.jumping.then(() => this.jumpNow(Math.max(0, ms), settle));
+    this.jumping = run.catch(() => {});
+    return run;
+  }
+
+  /** Time of the next live timer, if any. */
+  nextTimerAt(): number | undefined {
+    return this.nextDue(Number.POSITIVE_INFINITY)?.at;
+  }
+
+  close(): void {
+    if (this.handle) clearTimeout(this.handle);
+    this.handle = undefined;
+    for (const p of this.pending) p.cancelled = true;
+    this.pending = [];
+  }
+
+  // Timers keep firing on the wall clock during a jump too: what `settle` waits for (a retry's
+  // back-off, a call's time-out) may need one.
+  private add(ms: number, fn: () => void, keepAlive: boolean): Timer {
+    const entry: Pending = { at: this.now() + Math.max(0, ms), seq: this.seq++, fn, cancelled: false, keepAlive };
+    this.pending.push(entry);
+    this.arm();
+    return {
+      cancel: () => {
+        entry.cancelled = true;
+      },
+    };
+  }
+
+  private async jumpNow(ms: number, settle: () => Promise<void>): Promise<void> {
+    // Work in flight finishes first, in the time it started in.
+    await settle();
+    const target = this.now() + ms;
+    try {
+      for (;;) {
+        const next = this.nextDue(target);
+        if (!next) break;
+        next.cancelled = true;
+        this.moveTo(next.at);
+        next.fn();
+        await settle();
+      }
+    } finally {
+      this.moveTo(target);
+      this.arm();
+    }
+  }
+
+  private moveTo(at: number): void {
+    this.offset = Math.max(this.offset, at - Date.now());
+  }
+
+  private disarm(): void {
+    if (this.handle) clearTimeout(this.handle);
+    this.handle = undefined;
+  }
+
+  private arm(): void {
+    this.disarm();
+    this.pending = this.pending.filter((p) => !p.cancelled);
+    const next = this.nextDue(Number.POSITIVE_INFINITY);
+    if (!next) return;
+    this.handle = setTimeout(() => this.fireDue(), Math.min(MAX_REAL_DELAY_MS, Math.max(0, next.at - this.now())));
+    if (!this.pending.some((p) => p.keepAlive)) this.handle.unref?.();
+  }
+
+  private fireDue(): void {
+    this.handle = undefined;
+    try {
+      for (;;) {
+        const next = this.nextDue(this.now());
+        if (!next) break;
+        next.cancelled = true;
+        next.fn();
+      }
+    } finally {
+      this.arm();
+    }
+  }
+
+  private nextDue(limit: number): Pending | undefined {
+    return earliest(this.pending, limit);
+  }
+}
+
+function earliest(pending: Pending[], limit: number): Pending | undefined {
+  let best: Pending | undefined;
+  for (const p of pending) {
+    if (p.cancelled || p.at > limit) continue;
+    if (!best || p.at < best.at || (p.at === best.at && p.seq < best.seq)) best = p;
+  }
+  return best;
 }
 
 /** Monotonic real milliseconds, for measuring (load runs, benchmarks); never for domain time. */

@@ -48,3 +48,11 @@ export function usageError(message: string, details: string[] = []): LivechatErr
 export function missingValue(flag: string, envVar?: string, details: string[] = []): LivechatError {
   return usageError(`missing ${flag}${envVar ? ` (or ${envVar})` : ''}`, details);
 }
+
+/** A server that could not listen: a taken port or a bad interface is the caller's to fix (exit 2). */
+export function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE') return usageError(`port ${port} on ${host} is already in use (try --port 0)`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') return usageError(`cannot listen on ${host}:${port}: ${code}`);
+  return err;
+}

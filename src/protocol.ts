@@ -29,3 +29,13 @@ export function withoutSignoffToken(text: string): string {
     .replace(/\n{3,}/g, '\n\n')
     .trim();
 }
+
+/**
+ * `livechat doctor` marks its test tickets with an external id that starts so. The bridge records
+ * their webhooks (for the round trip) and hands them to nothing: no session, no user, no bot.
+ */
+export const DOCTOR_CONVERSATION_PREFIX = 'livechat-doctor-';
+
+export function isDoctorConversation(conversationId: string | undefined): boolean {
+  return conversationId !== undefined && conversationId.startsWith(DOCTOR_CONVERSATION_PREFIX);
+}

@@ -185,6 +185,23 @@ describe('emulator API', () => {
     assert.equal((await call(emu, 'GET', '/api/tickets?customer_id=abc')).status, 400);
   });
 
+  test('tickets: delete (204) removes the ticket and its messages from every listing; the Date header is sent', async () => {
+    const t = await call(emu, 'POST', '/api/tickets', newTicket('del-1', 'to be deleted'));
+    assert.equal(t.status, 201);
+    assert.ok(t.headers.get('date'), 'every answer carries Date, as a real server does');
+    const messageId = t.body.messages[0].id;
+    const del = await call(emu, 'DELETE', `/api/tickets/${t.body.id}`);
+    assert.equal(del.status, 204);
+    assert.equal(del.body, undefined);
+    assert.equal((await call(emu, 'GET', `/api/tickets/${t.body.id}`)).status, 404);
+    assert.equal((await call(emu, 'GET', `/api/tickets/${t.body.id}/messages/${messageId}`)).status, 404);
+    assert.deepEqual((await call(emu, 'GET', '/api/tickets?external_id=del-1')).body.data, []);
+    assert.ok(!(await call(emu, 'GET', '/api/tickets?limit=100')).body.data.some((x: any) => x.id === t.body.id));
+    assert.ok(!(await call(emu, 'GET', '/api/messages?limit=100')).body.data.some((m: any) => m.id === messageId));
+    assert.deepEqual((await call(emu, 'GET', `/api/messages?ticket_id=${t.body.id}`)).body.data, []);
+    assert.equal((await call(emu, 'DELETE', `/api/tickets/${t.body.id}`)).status, 404, 'twice: already gone');
+  });
+
   test('macros: create, get, update, list, delete (204)', async () => {
     const body = {
       name: 'End livechat',

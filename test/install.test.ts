@@ -78,7 +78,7 @@ test('a first npx livechat in the clone runs prepare, which does not rebuild an 
 
   // A copy of the clone (its node_modules shared), so npx links a folder it has never seen.
   const copy = join(scratch, 'clone');
-  for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'dist', 'scripts', 'src']) {
+  for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.web.json', 'bin', 'dist', 'scripts', 'src']) {
     cpSync(join(ROOT, entry), join(copy, entry), { recursive: true, preserveTimestamps: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));

@@ -21,6 +21,7 @@ test('the README shows --help for every command', () => {
     'macro delete',
     'emulator',
     'simulate',
+    'doctor',
   ]) {
     assert.ok(shown.has(c), `README lacks the help of ${c}`);
   }

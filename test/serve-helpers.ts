@@ -187,6 +187,7 @@ export function gorgias(url: string, email: string, key: string) {
   return {
     get: (path: string) => httpJson('GET', `${url}/api${path}`, undefined, auth),
     post: (path: string, body: unknown) => httpJson('POST', `${url}/api${path}`, body, auth),
+    put: (path: string, body: unknown) => httpJson('PUT', `${url}/api${path}`, body, auth),
     /** The conversation's tickets, newest last. */
     async tickets(externalId: string) {
       return (await httpJson('GET', `${url}/api/tickets?external_id=${encodeURIComponent(externalId)}`, undefined, auth)).body.data as any[];

@@ -156,6 +156,7 @@ export async function createBridge(options: BridgeOptions): Promise<Bridge> {
     channelSecret: options.channelSecret,
     log,
     metrics,
+    clock,
     ready: async () => !stopping && (store.healthy ? await store.healthy() : true),
   });
   await manager.start();

@@ -1,5 +1,5 @@
 // `livechat emulator`: run the local Gorgias until SIGINT/SIGTERM.
-import { usageError } from '../errors.js';
+import { listenError, usageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { maskSecret } from '../mask.js';
 import { untilSignal } from '../signals.js';
@@ -44,22 +44,26 @@ export function parseEmulatorOptions(opts: EmulatorCommandOptions): ParsedEmulat
 
 export async function emulator(opts: EmulatorCommandOptions, io: Io): Promise<void> {
   const parsed = parseEmulatorOptions(opts);
-  const { startEmulator } = await import('../emulator/index.js');
+  const [{ startEmulator }, { createPages }] = await Promise.all([import('../emulator/index.js'), import('../playground/pages.js')]);
   const stopped = untilSignal();
   let emu;
   try {
-    emu = await startEmulator({ ...parsed, log: (line) => io.err(line) });
+    // The agent desk of the playground, at /desk: the way to play the agent by hand.
+    emu = await startEmulator({ ...parsed, log: (line) => io.err(line), pages: createPages({ playground: false }) });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw usageError(`port ${parsed.port} on ${parsed.host} is already in use (try --port 0)`);
-    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EACCES')
-      throw usageError(`cannot listen on ${parsed.host}:${parsed.port}: ${e.code}`);
-    throw err;
+    throw listenError(err, parsed.host, parsed.port);
   }
 
   if (opts.json) {
     // Like the text below: a generated key is the only way to learn it; a given one stays masked.
-    io.out(JSON.stringify({ url: emu.url, email: emu.email, api_key: parsed.apiKey === undefined ? emu.apiKey : maskSecret(emu.apiKey) }));
+    io.out(
+      JSON.stringify({
+        url: emu.url,
+        email: emu.email,
+        api_key: parsed.apiKey === undefined ? emu.apiKey : maskSecret(emu.apiKey),
+        desk_url: `${emu.url}/desk`,
+      }),
+    );
   } else {
     // A generated key is shown once, in full; a key the user gave is not repeated.
     const key = parsed.apiKey === undefined ? emu.apiKey : maskSecret(emu.apiKey);
@@ -70,6 +74,7 @@ export async function emulator(opts: EmulatorCommandOptions, io: Io): Promise<vo
         `  domain    ${emu.url}   (use with --domain; the API is under ${emu.url}/api)`,
         `  username  ${emu.email}`,
         `  API key   ${key}`,
+        `  desk      ${emu.url}/desk   (play the agent in a browser: sign in with the username and API key)`,
         '',
         `export GORGIAS_DOMAIN=${emu.url} GORGIAS_USERNAME=${emu.email} GORGIAS_API_KEY=${keyForExport}`,
         '',

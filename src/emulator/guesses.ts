@@ -36,6 +36,13 @@ export const CREATE_STATUS = 201; // [guess]
 /** DELETE answers 204 with no body. */
 export const DELETE_STATUS = 204; // [guess]
 
+/**
+ * `DELETE /api/tickets/{id}` removes the ticket and its messages for good: it is listed nowhere,
+ * trashed or not, and reading it answers 404. [guess] The real API has the call; whether a deleted
+ * ticket lingers somewhere (a trash) is not documented.
+ */
+export const TICKET_DELETE_REMOVES = true;
+
 /** Field error wording under `error.data`. */
 export const FIELD_ERRORS = {
   missing: 'Missing data for required field.', // [guess] marshmallow-style wording

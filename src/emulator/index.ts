@@ -40,6 +40,13 @@ export interface EmulatorOptions {
   templateEncoding?: TemplateEncoding;
   /** Real ms a webhook call may take before it times out (and is made once more). Default 10 s. */
   webhookTimeoutMs?: number;
+  /**
+   * No server of its own: another server (the playground) passes requests to `handler` and
+   * answers at this URL. `host` and `port` are then unused.
+   */
+  mountedAt?: string;
+  /** Answers the requests outside /api/ that it knows (the agent desk's page) and says so; the API never sees them. */
+  pages?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 export interface ApiCall {
@@ -77,6 +84,8 @@ export interface Emulator {
   faults: Faults;
   deliveries: WebhookDelivery[];
   requests: ApiCall[];
+  /** The node http handler of the API (and `pages`), for a server that mounts it. */
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /**
    * Resolves when no webhook delivery is pending. With `{scheduled: false}`, when none is queued
    * or in flight, ignoring those held by a delay or reorder window until the clock moves on.
@@ -226,22 +235,26 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
   }
 
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (options.pages && !/^\/api(\/|$)/.test(req.url ?? '/') && options.pages(req, res)) return;
     handle(req, res).catch((err) => {
       log(`internal error: ${(err as Error)?.message ?? String(err)}`);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { msg: 'Internal server error.' } }));
     });
-  });
+  };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  const server = options.mountedAt === undefined ? http.createServer(handler) : undefined;
+  if (server) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  const port = (server.address() as AddressInfo).port;
+  }
+  const url = server ? `http://${formatHostForUrl(host)}:${(server.address() as AddressInfo).port}` : options.mountedAt!.replace(/\/+$/, '');
 
   /** Runs a store call as a promise: errors reject instead of throwing. */
   const act = <T>(fn: () => T): Promise<T> => new Promise((resolve) => resolve(fn()));
@@ -321,7 +334,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${formatHostForUrl(host)}:${port}`,
+    url,
     email,
     apiKey,
     store,
@@ -329,11 +342,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     faults,
     deliveries: dispatcher.deliveries,
     requests,
+    handler,
     idle: (options) => dispatcher.idle(options),
     webhooksUnderWay: () => dispatcher.underWay(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         dispatcher.close();
+        if (!server) return resolve();
         server.close(() => resolve());
         server.closeAllConnections();
       });

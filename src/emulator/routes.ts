@@ -72,6 +72,10 @@ export function createRoutes(store: EmulatorStore, limits: PageLimits): (req: Ap
   on('POST', '/tickets', (_p, req) => ok(store.createTicket(req.body as never), CREATE_STATUS));
   on('GET', '/tickets/:id', ([id]) => ok(store.getTicket(id)));
   on('PUT', '/tickets/:id', ([id], req) => ok(store.updateTicket(id, req.body as never)));
+  on('DELETE', '/tickets/:id', ([id]) => {
+    store.deleteTicket(id);
+    return { status: DELETE_STATUS };
+  });
   // Deprecated (see DEPRECATED_ROUTES), still answers like the real one.
   on('GET', '/tickets/:id/messages', ([id], req) => list(store.listMessages(id), req));
   on('POST', '/tickets/:id/messages', ([id], req) => ok(store.createMessage(id, req.body as never), CREATE_STATUS));

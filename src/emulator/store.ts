@@ -45,6 +45,7 @@ export interface EmulatorStore {
   createTicket(input: NewTicket): Ticket;
   getTicket(id: number): Ticket;
   updateTicket(id: number, patch: TicketPatch): Ticket;
+  deleteTicket(id: number): void;
   listTickets(filter?: TicketFilter): Ticket[];
   ticketsPage(filter: TicketFilter, page: PageRequest): ListPage<Ticket>;
 
@@ -99,6 +100,7 @@ export function createStore(options: StoreOptions): EmulatorStore {
     createTicket: tickets.create,
     getTicket: tickets.get,
     updateTicket: tickets.update,
+    deleteTicket: tickets.delete,
     listTickets: tickets.list,
     ticketsPage: tickets.page,
     createMessage: tickets.createMessage,

@@ -10,6 +10,7 @@ import {
   MESSAGE_REQUIRED,
   NOTE_CHANNEL,
   REOPEN_ON_CUSTOMER_MESSAGE,
+  TICKET_DELETE_REMOVES,
   TICKET_STATUSES,
   TRASHED_DEFAULT,
 } from './guesses.js';
@@ -43,6 +44,8 @@ export interface Tickets {
   create: (input: NewTicket) => Ticket;
   get: (id: number) => Ticket;
   update: (id: number, patch: TicketPatch) => Ticket;
+  /** Gone for good, with its messages (see TICKET_DELETE_REMOVES). */
+  delete: (id: number) => void;
   list: (filter?: TicketFilter) => Ticket[];
   page: (filter: TicketFilter, page: PageRequest) => ListPage<Ticket>;
   createMessage: (ticketId: number, input: Partial<NewMessage>) => TicketMessage;
@@ -297,6 +300,22 @@ export function createTickets(options: TicketsOptions): Tickets {
     return view(t);
   }
 
+  /** Out of every index and listing; later reads of it or its messages answer 404. */
+  function remove(id: number): void {
+    const t = record(id);
+    if (!TICKET_DELETE_REMOVES) {
+      t.trashed_datetime = iso();
+      return;
+    }
+    tickets.delete(id);
+    allTickets.splice(allTickets.indexOf(t), 1);
+    setExternalId(t, null);
+    byCustomer.remove(t.customerId, t.id);
+    const gone = new Set(t.messageIds);
+    for (const m of gone) messages.delete(m);
+    for (let i = allMessages.length - 1; i >= 0; i--) if (gone.has(allMessages[i].id)) allMessages.splice(i, 1);
+  }
+
   /** The matching records, ascending by id, found by key when the filter has one. */
   function matching(filter: TicketFilter): readonly TicketRecord[] {
     let found: readonly TicketRecord[];
@@ -318,6 +337,7 @@ export function createTickets(options: TicketsOptions): Tickets {
     create,
     get: (id) => view(record(id)),
     update,
+    delete: remove,
     list: (filter = {}) => matching(filter).map(view),
     page: (filter, page) => paginate(matching(filter), page, view),
     createMessage(ticketId, input) {

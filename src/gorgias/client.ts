@@ -44,6 +44,8 @@ export interface ClientOptions {
   debug?: (line: string) => void;
   /** Every answer or failure, for metrics: the HTTP status, or the error kind (`timeout`, `unreachable`). */
   onCall?: (call: { method: Method; status: number | string; ms: number }) => void;
+  /** Every answer's status and headers, as they arrive (`doctor` reads the call-limit and `Date` headers). */
+  onAnswer?: (answer: { status: number; headers: Record<string, string | string[] | undefined> }) => void;
   /** First retry wait (doubled each time, with jitter); 500 ms by default. */
   backoffBaseMs?: number;
   /** For tests of the jitter; defaults to Math.random. */
@@ -95,6 +97,7 @@ export interface GorgiasClient {
   createTicket(body: NewTicket): Promise<Ticket>;
   getTicket(id: number): Promise<Ticket>;
   updateTicket(id: number, patch: Record<string, unknown>): Promise<Ticket>;
+  deleteTicket(id: number): Promise<void>;
   /** Sends `trashed=false` unless told otherwise: a trashed ticket is never reused. */
   listTickets(query: { external_id?: string; customer_id?: number; trashed?: boolean }): AsyncIterable<Ticket>;
   createMessage(ticketId: number, body: NewMessage): Promise<TicketMessage>;
@@ -234,6 +237,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
         status = res.statusCode;
         retryAfter = res.headers['retry-after'];
         callLimit = res.headers[CALL_LIMIT_HEADER];
+        options.onAnswer?.({ status, headers: res.headers });
         text = await res.body.text();
       } catch (err) {
         gate?.done({});
@@ -367,6 +371,7 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
       createTicket: (b) => request<Ticket>('POST', '/tickets', { body: b }),
       getTicket: (id) => request<Ticket>('GET', `/tickets/${id}`),
       updateTicket: (id, patch) => request<Ticket>('PUT', `/tickets/${id}`, { body: patch }),
+      deleteTicket: async (id) => void (await request<unknown>('DELETE', `/tickets/${id}`)),
       listTickets: (q) =>
         paginate<Ticket>('/tickets', {
           external_id: q.external_id,

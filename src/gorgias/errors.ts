@@ -143,7 +143,8 @@ export function isTransientNetworkError(err: unknown): boolean {
   return isTimeout(err) || !PERMANENT_CODES.has(networkCode(err));
 }
 
-function networkCode(err: unknown): string {
+/** The code of a network failure (ECONNREFUSED, ENOTFOUND...), or its message. */
+export function networkCode(err: unknown): string {
   let e = err as { code?: string; message?: string; cause?: unknown } | undefined;
   for (let i = 0; e && i < 4; i++) {
     if (typeof e.code === 'string' && !e.code.startsWith('UND_ERR_')) return e.code;

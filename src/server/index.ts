@@ -2,12 +2,15 @@
 // webhook receiver on every other path (the integration's URL path is the user's choice).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { realClock, type Clock } from '../clock.js';
+import { isDoctorConversation } from '../protocol.js';
 import { createReceiver, SERVER_MAX_HEADER_SIZE } from '../receiver/index.js';
 import { secretMatcher } from '../secret.js';
 import type { SessionManager } from '../session/manager.js';
 import { ChannelError, channelInput, channelRoute, conversationView, submittedBody } from './channel.js';
 import type { Logger } from './log.js';
 import type { BridgeMetrics } from './metrics.js';
+import { messageIdFilter, RECENT_WEBHOOKS_PATH, recentWebhooks } from './recent.js';
 
 export const CHANNEL_MAX_BODY_BYTES = 64 * 1024;
 /** A client gets this long to send its headers, and its whole request. */
@@ -24,6 +27,8 @@ export interface BridgeServerOptions {
   ready(): Promise<boolean>;
   log: Logger;
   metrics?: BridgeMetrics;
+  /** Stamps the recent webhooks. Default: the real clock. */
+  clock?: Clock;
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -59,10 +64,14 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
 export function createBridgeHandler(options: BridgeServerOptions): RequestHandler {
   const { manager, log, metrics } = options;
   const channelAuth = secretMatcher(options.channelSecret);
+  const clock = options.clock ?? realClock;
+  const recent = recentWebhooks();
   const receiver = createReceiver({
     token: options.webhookToken,
     async onEvent(event) {
-      const outcome = await manager.agentWebhook(event);
+      // A doctor's test ticket is nobody's conversation: recorded below, never handed to the engine.
+      const outcome = isDoctorConversation(event.conversationId) ? 'unknown' : await manager.agentWebhook(event);
+      recent.record(event, outcome, clock.now());
       metrics?.webhook(outcome);
       log.debug('webhook', { conversation: event.conversationId, ticket: event.ticketId, event: event.eventId, message: event.messageId, outcome });
       return outcome;
@@ -72,6 +81,29 @@ export function createBridgeHandler(options: BridgeServerOptions): RequestHandle
       log.warn('webhook refused', { status: rej.status, reason: rej.reason });
     },
   });
+
+  /** The channel secret, checked before any body is read: a stranger cannot hold a socket with a slow body. */
+  function authorized(req: IncomingMessage, res: ServerResponse): boolean {
+    const auth = req.headers.authorization;
+    const given = typeof auth === 'string' && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : undefined;
+    if (channelAuth(given)) return true;
+    res.setHeader('www-authenticate', 'Bearer realm="livechat"');
+    res.setHeader('connection', 'close');
+    return false;
+  }
+  const refused = { error: 'missing or wrong channel secret (Authorization: Bearer <secret>)' };
+
+  function recentCall(req: IncomingMessage, res: ServerResponse, query: string): void {
+    const answer = (status: number, body: unknown) => {
+      metrics?.channelCall('webhooks', status);
+      send(res, status, body);
+    };
+    if (req.method !== 'GET') return answer(405, { error: `use GET on ${RECENT_WEBHOOKS_PATH}` });
+    if (!authorized(req, res)) return answer(401, refused);
+    const messageId = messageIdFilter(query);
+    if (messageId instanceof Error) return answer(400, { error: messageId.message });
+    answer(200, { webhooks: recent.list(messageId) });
+  }
 
   async function channel(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? 'GET';
@@ -88,14 +120,7 @@ export function createBridgeHandler(options: BridgeServerOptions): RequestHandle
       metrics?.channelCall(name, status);
       send(res, status, body);
     };
-    // The secret is checked before the body is read: a stranger cannot hold a socket with a slow body.
-    const auth = req.headers.authorization;
-    const given = typeof auth === 'string' && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : undefined;
-    if (!channelAuth(given)) {
-      res.setHeader('www-authenticate', 'Bearer realm="livechat"');
-      res.setHeader('connection', 'close');
-      return answer(401, { error: 'missing or wrong channel secret (Authorization: Bearer <secret>)' });
-    }
+    if (!authorized(req, res)) return answer(401, refused);
     try {
       if (route.kind === 'read') {
         const state = await manager.read(route.conversationId);
@@ -128,6 +153,7 @@ export function createBridgeHandler(options: BridgeServerOptions): RequestHandle
         res.writeHead(200, { 'content-type': contentType }).end(body);
         return;
       }
+      if (path === RECENT_WEBHOOKS_PATH) return recentCall(req, res, q < 0 ? '' : url.slice(q + 1));
       if (path === '/v1' || path.startsWith('/v1/')) return channel(req, res, path);
       receiver(req, res);
     };

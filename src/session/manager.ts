@@ -27,7 +27,9 @@ import { catchUpBatcher, catchUpPriority } from './catch-up.js';
 import { DEFAULT_RETRY, isRateLimited, isRetryableError, type RetryPolicy } from './retry.js';
 import {
   CommitConflict,
+  isShared,
   memoryStore,
+  timerClaimKey,
   type Delivery,
   type Job,
   type QueuedDelivery,
@@ -170,6 +172,12 @@ export interface SessionManagerOptions {
   retentionMs?: number;
   /** Delivery ids. Default: random UUIDs. */
   newId?: () => string;
+  /** This process's name in a shared store's claims. Default: a random UUID. */
+  instance?: string;
+  /** Shared stores: how often to look for work no live claim covers (a process that died, a due timer). Default 1 s. */
+  pollMs?: number;
+  /** Shared stores: a claim lapses this long after it was last renewed. Default 30 s. */
+  leaseMs?: number;
 }
 
 export type Routed = 'bot' | 'livechat';
@@ -224,6 +232,9 @@ export interface SessionManager {
 const DEFAULT_CACHE_SIZE = 10_000;
 const DEFAULT_DELIVERY_RETRY_MAX_MS = 5 * 60_000;
 const SWEEP_EVERY_MS = 60 * 60_000;
+const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_POLL_MS = 1000;
+const POLL_BATCH = 200;
 /** A commit that keeps losing to other writers gives up after this many tries. */
 const MAX_CONFLICTS = 8;
 /** After a store error, a timer input is tried again this much later. */
@@ -268,6 +279,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   const newId = options.newId ?? randomUUID;
   const cacheSize = Math.max(1, options.cacheSize ?? DEFAULT_CACHE_SIZE);
   const deliveryRetryMaxMs = options.deliveryRetryMaxMs ?? DEFAULT_DELIVERY_RETRY_MAX_MS;
+  // Shared mode (several processes on one store): each conversation's calls and deliveries, and
+  // each due timer, are claimed by one process at a time; the store, not memory, says what is left.
+  const shared = isShared(store) ? store : undefined;
+  const owner = options.instance ?? randomUUID();
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const lease = () => ({ now: clock.now(), ms: leaseMs });
   const config: MachineConfig = {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     historySize: options.historySize ?? DEFAULT_HISTORY_SIZE,
@@ -305,6 +322,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   let idleWaiters: Array<() => void> = [];
   let closed = false;
   let sweepTimer: Timer | undefined;
+  let pollTimer: Timer | undefined;
 
   const report = (entry: ReportEntry) => safely(() => sinks.report?.(entry));
   const trace = (entry: TraceEntry) => safely(() => sinks.trace?.(entry));
@@ -352,7 +370,8 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   }
 
   async function load(id: string): Promise<StoredConversation | undefined> {
-    const hit = cache.get(id);
+    // Other processes write to a shared store: what this one remembers may be old.
+    const hit = shared ? undefined : cache.get(id);
     if (hit) {
       remember(id, hit);
       return hit;
@@ -376,6 +395,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       const base = before?.state ?? (opts.create ? initialState(id) : undefined);
       const now = opts.now ?? clock.now();
       const result: StepResult = input ? step(base, input, now, config) : { state: base, decisions: [] };
+      // What is queued and not started yet: in a shared store, only the store knows.
+      const pending =
+        shared && result.decisions.some((d) => d.type === 'helpdesk' && d.op.kind === 'catchUp')
+          ? (await shared.jobsOf(id)).filter((j) => !j.started)
+          : undefined;
       const oldTimers: Timers = { ...before?.timers };
       const timersNow: Timers = { ...oldTimers };
       if (opts.fired && timersNow[opts.fired.kind] === opts.fired.at) delete timersNow[opts.fired.kind];
@@ -408,7 +432,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
                 if (op.reason === 'expiry') inCommit.reason = 'expiry';
                 break;
               }
-              const queued = queuedCatchUp(id, op.gen);
+              const queued = queuedCatchUp(id, op.gen, pending);
               if (queued?.op.kind === 'catchUp') {
                 if (op.reason === 'expiry' && queued.op.reason !== 'expiry') updateJob = { seq: queued.seq, op: { ...queued.op, reason: 'expiry' } };
                 break;
@@ -468,10 +492,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   }
 
   /** A catch-up of session `gen` queued and not started yet. */
-  function queuedCatchUp(id: string, gen: number): Job | undefined {
+  function queuedCatchUp(id: string, gen: number, pending?: Job[]): Job | undefined {
+    const isIt = (j: Job) => j.op.kind === 'catchUp' && j.op.gen === gen;
+    if (pending) return pending.find(isIt);
     const q = jobQueues.get(id);
     if (!q) return undefined;
-    return q.jobs.find((j, i) => (i > 0 || !q.running) && j.op.kind === 'catchUp' && j.op.gen === gen);
+    return q.jobs.find((j, i) => (i > 0 || !q.running) && isIt(j));
   }
 
   function reportAll(id: string, result: StepResult): void {
@@ -505,7 +531,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   function fire(id: string, kind: TimerKind, at: number): void {
     const input: MachineInput = kind === 'expiry' ? { kind: 'expire' } : kind === 'catchUp' ? { kind: 'catchUpDue' } : { kind: 'release' };
     // The timer's own instant is "now": a timer that fires late gives the result a punctual one would.
-    serial(id, () => apply(id, input, { now: at, fired: { kind, at } })).catch((err) => {
+    const run = async () => {
+      if (shared && !(await shared.claim('timer', timerClaimKey(id, kind, at), owner, lease()))) return; // another process has it
+      await serial(id, () => apply(id, input, { now: at, fired: { kind, at } }));
+    };
+    run().catch((err) => {
       report({ conversationId: id, kind: 'error', detail: `${kind} timer: ${messageOf(err)}; trying again` });
       if (!closed)
         timers.set(
@@ -530,9 +560,35 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   async function runJobs(id: string, q: JobQueue): Promise<void> {
     q.running = true;
     try {
+      for (;;) {
+        if (shared) {
+          // The store says what is left, jobs other processes committed included; one process runs them.
+          if (!(await shared.claim('jobs', id, owner, lease()))) return;
+          q.jobs = await shared.jobsOf(id);
+        }
+        await runClaimedJobs(id, q);
+        if (closed) return;
+        // A job queued while the last one was being recorded: go on (nothing else runs this queue).
+        if (!shared) {
+          if (q.jobs.length) continue;
+          return;
+        }
+        await shared.release('jobs', id, owner);
+        // A job committed by another process while we held the claim: its own attempt to run it failed.
+        if (!(await shared.jobsOf(id)).length) return;
+      }
+    } finally {
+      q.running = false;
+      if (!q.jobs.length && jobQueues.get(id) === q) jobQueues.delete(id);
+    }
+  }
+
+  async function runClaimedJobs(id: string, q: JobQueue): Promise<void> {
+    {
       while (q.jobs.length && !closed) {
         const job = q.jobs[0];
-        const resultInput = await execute(id, job, q.recovered.has(job.seq));
+        if (shared) await shared.startJob(job.seq);
+        const resultInput = await execute(id, job, q.recovered.has(job.seq) || job.started === true);
         for (let n = 1; !closed; n++) {
           try {
             await serial(id, () => apply(id, resultInput, { doneJob: job.seq }));
@@ -546,10 +602,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         q.recovered.delete(job.seq);
         for (const w of jobWaiters.get(job.seq) ?? []) w();
         jobWaiters.delete(job.seq);
+        if (shared) {
+          if (!(await shared.claim('jobs', id, owner, lease()))) return; // lapsed: another process took over
+          q.jobs = await shared.jobsOf(id);
+        }
       }
-    } finally {
-      q.running = false;
-      if (!q.jobs.length && jobQueues.get(id) === q) jobQueues.delete(id);
     }
   }
 
@@ -715,6 +772,10 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   async function runOutbox(id: string, box: Outbox): Promise<void> {
     box.running = true;
     try {
+      if (shared) {
+        if (!(await shared.claim('outbox', id, owner, lease()))) return;
+        box.items = await shared.deliveriesOf(id);
+      }
       while (box.items.length && !closed) {
         const d = box.items[0];
         const wait = d.nextAt - clock.now();
@@ -736,7 +797,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         }
         await store.delivered(d.seq);
         box.items.shift();
+        if (shared) {
+          if (!(await shared.claim('outbox', id, owner, lease()))) return;
+          box.items = await shared.deliveriesOf(id);
+        }
       }
+      if (shared && !closed) await shared.release('outbox', id, owner);
     } catch (err) {
       // The store failed: the delivery stays queued and is tried again.
       report({ conversationId: id, kind: 'error', detail: `outbox: ${messageOf(err)}` });
@@ -761,7 +827,8 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
 
   async function submitAndWait(id: string, input: ChannelInput): Promise<Submitted> {
     const { jobs, ...submitted } = await submit(id, input);
-    await Promise.all(jobs.map((j) => jobDone(id, j.seq)));
+    // In a shared store another process may make the calls: there is nothing here to wait for.
+    if (!shared) await Promise.all(jobs.map((j) => jobDone(id, j.seq)));
     return submitted;
   }
 
@@ -780,8 +847,36 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     sweepTimer = clock.setTimer(SWEEP_EVERY_MS, sweep);
   }
 
+  /** Shared mode: take over work that no live claim covers (a process died, or a timer is due). */
+  async function poll(): Promise<void> {
+    if (!shared || closed) return;
+    try {
+      const work = await shared.unclaimed(clock.now(), POLL_BATCH);
+      for (const id of work.jobs) {
+        let q = jobQueues.get(id);
+        if (!q) jobQueues.set(id, (q = { jobs: [], running: false, recovered: new Set() }));
+        if (!q.running) void track(runJobs(id, q));
+      }
+      for (const id of work.deliveries) {
+        if (!outboxes.has(id)) outboxes.set(id, { items: [], running: false });
+        kick(id);
+      }
+      for (const t of work.timers) if (!timers.has(timerKey(t.conversationId, t.kind))) fire(t.conversationId, t.kind, t.at);
+    } catch (err) {
+      report({ kind: 'error', detail: `looking for unclaimed work failed: ${messageOf(err)}` });
+    } finally {
+      if (!closed) pollTimer = clock.setTimer(options.pollMs ?? DEFAULT_POLL_MS, () => void track(poll()));
+    }
+  }
+
   return {
     async start() {
+      if (shared) {
+        // Nothing to load: every process finds what is left, and what is due, in the store.
+        await track(poll());
+        if (options.retentionMs !== undefined) sweepTimer = clock.setTimer(SWEEP_EVERY_MS, sweep);
+        return;
+      }
       const recovery = await track(store.recover());
       for (const { conversationId, timers: t } of recovery.timers) {
         for (const kind of TIMER_KINDS) if (t[kind] !== undefined) arm(conversationId, kind, t[kind]);
@@ -844,6 +939,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       for (const t of timers.values()) t.cancel();
       timers.clear();
       sweepTimer?.cancel();
+      pollTimer?.cancel();
       for (const box of outboxes.values()) box.timer?.cancel();
     },
   };

@@ -21,6 +21,8 @@ export interface Job {
   seq: number;
   conversationId: string;
   op: HelpdeskOp;
+  /** A process began it (shared stores): whoever runs it next must look for what that try made. */
+  started?: boolean;
 }
 
 /** Something for the user or the bot, delivered at least once, in order per conversation. */
@@ -80,6 +82,37 @@ export class CommitConflict extends Error {
   }
 }
 
+/** What a process claims in a shared store: a conversation's calls or outbox, or one due timer. */
+export type ClaimKind = 'jobs' | 'outbox' | 'timer';
+
+/** Work that no live claim covers, in a shared store. */
+export interface Unclaimed {
+  jobs: string[];
+  deliveries: string[];
+  timers: Array<{ conversationId: string; kind: TimerKind; at: number }>;
+}
+
+/**
+ * A store that several processes share (Redis). Each conversation's calls and deliveries are made
+ * by one process at a time, which holds a claim that lapses after `ms` unless renewed, so the work
+ * of a process that died is taken over. The manager runs in shared mode when a store has these.
+ */
+export interface SharedStore {
+  /** Take or renew a claim; false while another owner's claim is live. */
+  claim(kind: ClaimKind, key: string, owner: string, lease: { now: number; ms: number }): Promise<boolean>;
+  release(kind: ClaimKind, key: string, owner: string): Promise<void>;
+  jobsOf(conversationId: string): Promise<Job[]>;
+  deliveriesOf(conversationId: string): Promise<QueuedDelivery[]>;
+  /** Mark a job begun, before its call is made. */
+  startJob(seq: number): Promise<void>;
+  unclaimed(now: number, limit: number): Promise<Unclaimed>;
+}
+
+/** The claim of one due timer: its conversation, its kind, and the instant it is due. */
+export const timerClaimKey = (conversationId: string, kind: TimerKind, at: number): string => `${conversationId}\u0000${kind}\u0000${at}`;
+
+export const isShared = (store: SessionStore): store is SessionStore & SharedStore => 'claim' in store && typeof store.claim === 'function';
+
 export interface SessionStore {
   load(conversationId: string): Promise<StoredConversation | undefined>;
   /** The stored conversation without waiting, where the store can (memory, SQLite); for read-only views. */
@@ -102,15 +135,58 @@ interface MemoryRow extends StoredConversation {
   at: number;
 }
 
-/** Everything in process memory: survives a restart of the manager, not of the process. */
-export function memoryStore(): SessionStore & { readonly size: number } {
+/**
+ * Everything in process memory: survives a restart of the manager, not of the process. With
+ * `shared`, it also takes claims, so several managers in one process behave as processes sharing a
+ * store would (tests of the shared mode, without a Redis).
+ */
+export function memoryStore(options: { shared?: boolean } = {}): SessionStore & { readonly size: number } {
   const rows = new Map<string, MemoryRow>();
   const jobs = new Map<number, Job>();
   const deliveries = new Map<number, QueuedDelivery>();
   const links = new Map<number, string>();
+  const claims = new Map<string, { owner: string; until: number }>();
   let seq = 1;
+  const claimKey = (kind: ClaimKind, key: string) => `${kind}\u0000${key}`;
+  const live = (kind: ClaimKind, key: string, now: number) => {
+    const c = claims.get(claimKey(kind, key));
+    return c !== undefined && c.until > now;
+  };
+  const shared: SharedStore = {
+    claim(kind, key, owner, lease) {
+      const c = claims.get(claimKey(kind, key));
+      if (c && c.owner !== owner && c.until > lease.now) return Promise.resolve(false);
+      claims.set(claimKey(kind, key), { owner, until: lease.now + lease.ms });
+      return Promise.resolve(true);
+    },
+    release(kind, key, owner) {
+      if (claims.get(claimKey(kind, key))?.owner === owner) claims.delete(claimKey(kind, key));
+      return Promise.resolve();
+    },
+    jobsOf: (id) => Promise.resolve([...jobs.values()].filter((j) => j.conversationId === id).map((j) => ({ ...j }))),
+    deliveriesOf: (id) => Promise.resolve([...deliveries.values()].filter((d) => d.conversationId === id).map((d) => ({ ...d }))),
+    startJob(s) {
+      const j = jobs.get(s);
+      if (j) j.started = true;
+      return Promise.resolve();
+    },
+    unclaimed(now, limit) {
+      const jobIds = [...new Set([...jobs.values()].map((j) => j.conversationId))].filter((id) => !live('jobs', id, now));
+      const outIds = [...new Set([...deliveries.values()].filter((d) => d.nextAt <= now).map((d) => d.conversationId))].filter(
+        (id) => !live('outbox', id, now),
+      );
+      const timers: Unclaimed['timers'] = [];
+      for (const [conversationId, r] of rows) {
+        for (const [kind, at] of Object.entries(r.timers) as Array<[TimerKind, number]>) {
+          if (at <= now && !live('timer', timerClaimKey(conversationId, kind, at), now)) timers.push({ conversationId, kind, at });
+        }
+      }
+      return Promise.resolve({ jobs: jobIds.slice(0, limit), deliveries: outIds.slice(0, limit), timers: timers.slice(0, limit) });
+    },
+  };
 
   return {
+    ...(options.shared ? shared : {}),
     get size() {
       return rows.size;
     },
