@@ -1,4 +1,5 @@
 // `npm run bench`: every speed figure, measured in one run on this machine.
+import { budgetLines, measureBudget } from './budget.ts';
 import { measureReceiver } from './receiver.ts';
 import { measureDefaultSimulate, measureLoad } from './simulate.ts';
 import { measureStartup } from './startup.ts';
@@ -42,7 +43,7 @@ console.log(
 console.log(
   `  end to end              p50 ${load.end_to_end_ms.p50.toFixed(1)} ms, p99 ${load.end_to_end_ms.p99.toFixed(1)} ms (agent message created in Gorgias -> user)`,
 );
-console.log(`  memory                  ${(load.bytes_per_open_session / 1024).toFixed(1)} KiB per open session (heap, emulator included)`);
+console.log(`  memory                  ${(load.bytes_per_conversation / 1024).toFixed(1)} KiB per conversation (heap: engine, emulator, timeline)`);
 console.log(
   `  lost or doubled         ${
     load.ok
@@ -54,3 +55,8 @@ console.log(
   }`,
 );
 if (!load.ok) process.exitCode = 1;
+
+// Gorgias's call limit (issue 12): calls per session, the steady hand-off rate, 20,000 sessions.
+const budget = budgetLines(await measureBudget());
+for (const line of budget.lines) console.log(line);
+if (!budget.ok) process.exitCode = 1;

@@ -30,7 +30,7 @@ export interface LoadFigures {
   relays_per_s: number;
   relay_ms: { p50: number; p99: number; max: number; count: number };
   end_to_end_ms: { p50: number; p99: number; max: number; count: number };
-  bytes_per_open_session: number;
+  bytes_per_conversation: number;
   checks: Array<{ name: string; ok: boolean; detail: string }>;
 }
 

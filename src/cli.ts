@@ -123,6 +123,9 @@ export function buildProgram(): Command {
       .option('--timeout <minutes>', 'inactivity timeout of a session, in minutes', '30')
       .option('--retention <days>', 'forget conversations idle for this long', '30')
       .option('--log-format <format>', 'json (one line per event) or pretty (default: pretty on a terminal, else json)')
+      .option('--call-budget <percent>', "share of the key's Gorgias call limit the bridge uses (env LIVECHAT_CALL_BUDGET; default 80)")
+      .option('--call-limit <n>', 'calls Gorgias allows per window for the key (env LIVECHAT_CALL_LIMIT; default 40)')
+      .option('--call-window <seconds>', 'the call limit window (env LIVECHAT_CALL_WINDOW; default 20)')
       .option('--print-secret', 'print the channel secret (created if missing) and exit')
       .option('--json', 'print where it listens as one JSON line on stdout'),
   ).action(async (opts) => (await import('./commands/serve.js')).serve(opts, processIo()));
@@ -169,6 +172,7 @@ export function buildProgram(): Command {
     .option('--faults', 'turn on fault injection: 500s, 429 storms, dropped/duplicated/delayed webhooks')
     .option('--sessions <n>', 'load mode: run N conversations through the whole lifecycle')
     .option('--concurrency <n>', 'load mode: conversations in flight at once', '50')
+    .option('--rate-limit <n>', "Gorgias's calls per 20 s, on the simulated clock; the bridge uses 80% (default 40; off: no limit)")
     .option('--seed <n>', 'seed for fault injection')
     .option('--format <format>', 'text, json (one JSON object per line, then a summary line) or mermaid (a sequence diagram)')
     .option('--json', 'the same as --format json')

@@ -3,6 +3,7 @@
 // `openSqliteStore` from 'gorgias-livechat/sqlite' (a native module, loaded only by those who use it).
 export { createBridge, type Bridge, type BridgeOptions, type GorgiasCredentials } from './bridge/index.js';
 export { createGorgiasClient, type ClientOptions, type GorgiasClient } from './gorgias/client.js';
+export { createCallBudget, type BudgetOptions, type CallBudget, type CallPriority } from './budget/budget.js';
 export { gorgiasHelpdesk, type GorgiasHelpdeskOptions } from './helpdesk/gorgias.js';
 export { startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
 export { createReceiver, listenReceiver, parseWebhook, type ReceiverOptions, type RunningReceiver } from './receiver/index.js';

@@ -361,13 +361,15 @@ test('[guess] listRecentMessages: the account, newest first down to the boundary
   emu.requests.length = 0;
   const recent = await c.listRecentMessages({ afterId: boundary });
   assert.deepEqual(
-    recent?.map((m) => m.body_text),
+    recent?.messages.map((m) => m.body_text),
     Array.from({ length: 150 }, (_, i) => `r${i + 1}`),
   );
+  assert.equal(recent?.complete, true);
   assert.equal(emu.requests.length, 2, 'two pages of 100, stopped at the boundary');
   const capped = await c.listRecentMessages({ afterId: boundary, maxPages: 1 });
-  assert.equal(capped?.length, 100);
-  assert.equal(capped?.at(-1)?.body_text, 'r150');
+  assert.equal(capped?.messages.length, 100);
+  assert.equal(capped?.messages.at(-1)?.body_text, 'r150');
+  assert.equal(capped?.complete, false, 'cut by maxPages before the boundary');
 });
 
 test('[guess] listRecentMessages falls back cleanly when Gorgias refuses a listing without ticket_id', async () => {

@@ -149,7 +149,7 @@ test('the load report charts the latency percentiles and lists the checks', () =
       relaysPerSecond: 316,
       relayMs: latency,
       endToEndMs: { p50: 14.8, p99: 56.3, max: 80, count: 1500 },
-      bytesPerOpenSession: 17_400,
+      bytesPerConversation: 17_400,
       checks,
     },
     run: { command: 'livechat simulate --sessions 1000 --concurrency 50', timeoutMs: 30 * MIN },

@@ -88,6 +88,7 @@ describe('session engine against the emulator under faults', () => {
       retry: backoffPolicy({ attempts: 5, baseMs: 5, maxMs: 20 }),
       timeoutMs: TIMEOUT,
       catchUpMs: 60_000,
+      catchUpTrustWebhooksMs: 10_000,
       helpdesk: gorgiasHelpdesk(client),
       sinks: {
         toUser: (id, out) => user.push({ id, text: out.text }),
@@ -220,6 +221,8 @@ describe('session engine against the emulator under faults', () => {
     await settle();
     assert.equal(emu.deliveries.filter((d) => d.ticketId === ticketId && d.dropped).length, 1, 'the webhook was dropped');
     assert.equal(user.length, 0);
+    // No webhook for longer than the engine trusts them (10 s here): the user's next message looks.
+    clock.advance(15_000);
     emu.faults.webhooks({ duplicate: 1 });
     await manager.userMessage('f4', 'thanks');
     await settle();
@@ -237,6 +240,23 @@ describe('session engine against the emulator under faults', () => {
       emu.deliveries.some((d) => d.ticketId === ticketId && d.duplicate),
       'a webhook came twice',
     );
+  });
+
+  it('no catch-up after a user message when a webhook of the ticket arrived just now', async () => {
+    await manager.userPayload('f6', SESSION_START);
+    const ticketId = ticketOf('f6');
+    await emu.agent.reply(ticketId, 'hello, Ada here');
+    await settle();
+    const listings = () => emu.requests.filter((r) => r.method === 'GET' && r.path === '/api/messages').length;
+    const before = listings();
+    await manager.userMessage('f6', 'hi Ada');
+    await settle();
+    assert.equal(listings(), before, 'webhooks are coming: no listing');
+    assert.deepEqual(texts(ticketId).slice(-1), ['hi Ada']);
+    clock.advance(15_000);
+    await manager.userMessage('f6', 'still there?');
+    await settle();
+    assert.equal(listings(), before + 1, 'no webhook for 15 s: the next user message looks');
   });
 
   it('a dropped agent webhook is caught up on the timer', async () => {

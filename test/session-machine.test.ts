@@ -414,3 +414,40 @@ describe('session machine', () => {
     assert.equal(c.agent('third', { eventId: 'other', messageId: '13' }), 'duplicate');
   });
 });
+
+describe('fewer catch-ups (issue 12)', () => {
+  const catchUpConfig: MachineConfig = { ...config, catchUp: { afterMs: 60_000 } };
+  const catchUps = (ds: Decision[]) => ops(ds).filter((o) => o.kind === 'catchUp');
+
+  it('no catch-up after a user message when a webhook of the ticket (an echo too) arrived within the catch-up delay', () => {
+    let state: ConversationState | undefined = initialState('c1');
+    const clock = new FakeClock();
+    const feed = (input: MachineInput) => {
+      const r = step(state, input, clock.now(), catchUpConfig);
+      state = r.state;
+      return r.decisions;
+    };
+    feed({ kind: 'userPayload', payload: SESSION_START });
+    feed({ kind: 'ticketOpened', gen: 1, ticketId: 100, messageId: 1 });
+    assert.equal(catchUps(feed({ kind: 'userText', text: 'nobody wrote yet' })).length, 1, 'no webhook yet: look');
+    feed({ kind: 'agentWebhook', event: { conversationId: 'c1', ticketId: 100, eventId: 'e1', messageId: '2', text: 'echo', fromAgent: false } });
+    clock.advance(59_999);
+    assert.equal(catchUps(feed({ kind: 'userText', text: 'the echo came just now' })).length, 0);
+    clock.advance(60_000);
+    assert.equal(catchUps(feed({ kind: 'userText', text: 'a minute without webhooks' })).length, 1);
+    feed({ kind: 'agentWebhook', event: { conversationId: 'c1', ticketId: 999, eventId: 'e9', messageId: '9', text: 'x', fromAgent: false } });
+    assert.equal(catchUps(feed({ kind: 'userText', text: 'another ticket says nothing' })).length, 1);
+    feed({ kind: 'agentWebhook', event: { conversationId: 'c1', ticketId: 100, eventId: 'e2', messageId: '3', text: 'echo', fromAgent: false } });
+    const always = step(state, { kind: 'userText', text: 'x' }, clock.now(), { ...catchUpConfig, catchUp: { afterMs: 60_000, trustWebhooksMs: 0 } });
+    assert.equal(catchUps(always.decisions).length, 1, 'trustWebhooksMs 0: always look');
+  });
+
+  it('a listing of the whole account accounts for the ticket up to its newest id, even with nothing on this ticket', () => {
+    const c = conversation();
+    c.start();
+    c.feed({ kind: 'agentBacklog', gen: c.state.session!.gen, messages: [], upTo: 500 });
+    assert.equal(c.state.session?.caughtUpTo, 500);
+    c.feed({ kind: 'agentBacklog', gen: c.state.session.gen, messages: [], upTo: 400 });
+    assert.equal(c.state.session?.caughtUpTo, 500, 'never lowered');
+  });
+});

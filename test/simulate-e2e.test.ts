@@ -166,13 +166,39 @@ test('simulate --sessions runs N conversations through the lifecycle and reports
   assert.ok(s.end_to_end_ms.p50 > 0 && s.end_to_end_ms.p99 >= s.end_to_end_ms.p50);
   assert.equal(s.relay_ms.count, 36, 'each relay timed from its webhook');
   assert.ok(s.relay_ms.p99 >= s.relay_ms.p50);
-  assert.ok(s.conversations_per_s > 0 && s.bytes_per_open_session > 0);
+  assert.ok(s.conversations_per_s > 0 && s.bytes_per_conversation > 0);
   const ends = s.checks.find((c: { name: string }) => c.name === 'one end per session');
   assert.match(ends.detail, /load-00000: ended, load-00001: expired/);
   assert.deepEqual(
     s.checks.filter((c: { ok: boolean }) => !c.ok),
     [],
   );
+});
+
+test('simulate --sessions with the rate limit on finishes every time: 3 runs in a row (the bench repeats 5,000 sessions 5 times)', async () => {
+  for (let run = 1; run <= 3; run++) {
+    const r = await runCli(['simulate', '--sessions', '300', '--concurrency', '50', '--json'], {
+      env: { LIVECHAT_CONFIG_DIR: tmp.dir },
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.signal, null, `run ${run} did not finish within 60 s`);
+    assert.equal(r.code, 0, `run ${run}: ${r.stderr}`);
+    const s = JSON.parse(r.stdout.trim());
+    assert.equal(s.rate_limit, '40/20s');
+    assert.equal(s.rate_limited, 0, 'the budget kept every call under the limit');
+    assert.ok(s.simulated_ms > 30 * 60_000, 'simulated time passed while calls waited for their turn');
+  }
+});
+
+test('simulate --rate-limit off: no limit anywhere; a bad value is a usage error', async () => {
+  const r = await runCli(['simulate', '--sessions', '20', '--rate-limit', 'off', '--json'], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout.trim());
+  assert.equal(s.rate_limit, 'off');
+  assert.equal(s.max_interactive_wait_ms, 0);
+  const bad = await runCli(['simulate', '--rate-limit', 'lots']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--rate-limit must be/);
 });
 
 test('simulate --sessions rejects a bad count with exit 2', async () => {

@@ -79,6 +79,33 @@ test('expiry: exactly at the timeout passes; one ms early or a second end fails'
   assert.match(checkTimeline(never, TIMEOUT).find((c) => c.name === 'one end per session')?.detail ?? '', /never ended/);
 });
 
+test("expiry told late: fine while the last look waits for Gorgias (a message meanwhile is the bot's), not otherwise", () => {
+  const look = (at: number) => e(at, 'bridge', 'gorgias', 'api', { detail: 'listMessagesSince #1: catch-up (expiry): messages after 3' });
+  const start = e(0, 'user', 'bridge', 'payload', { payload: 'LIVECHAT_SESSION_START' });
+  const last = e(MIN, 'user', 'bridge', 'message', { text: 'anyone?' });
+  const expired = (at: number) => e(at, 'bridge', 'bot', 'event', { payload: 'LIVECHAT_SESSION_EXPIRED' });
+  const expiry = (entries: TimelineEntry[]) => checkTimeline(entries, TIMEOUT).find((c) => c.name === 'expiry exactly at the timeout')!;
+  const waited = expiry([
+    start,
+    last,
+    look(MIN + TIMEOUT),
+    e(MIN + TIMEOUT + 5_000, 'user', 'bridge', 'message', { text: 'late' }),
+    expired(MIN + TIMEOUT + 9_000),
+  ]);
+  assert.equal(waited.ok, true, waited.detail);
+  assert.match(waited.detail, /1 told late while the last look waited for Gorgias \(at most 9 s\)/);
+  assert.equal(expiry([start, last, expired(MIN + TIMEOUT + 9_000)]).ok, false, 'late with no last look');
+  assert.equal(
+    expiry([start, last, look(MIN + TIMEOUT - 1), expired(MIN + TIMEOUT + 9_000)]).ok,
+    false,
+    'a look before the deadline is not the last one',
+  );
+  // The last look found a message: shown, and the session runs a whole timeout from it.
+  const found = [start, last, look(MIN + TIMEOUT), e(MIN + TIMEOUT, 'bridge', 'user', 'message', { text: 'sorry' })];
+  assert.equal(expiry([...found, expired(MIN + 2 * TIMEOUT)]).ok, true);
+  assert.equal(expiry([...found, expired(MIN + 2 * TIMEOUT - 1)]).ok, false);
+});
+
 test('expectedDelivery strips the token and marks the button', () => {
   assert.equal(expectedDelivery('Thanks for chatting! LIVECHAT_SESSION_END'), 'Thanks for chatting! [End chat]');
   assert.equal(expectedDelivery('plain'), 'plain');

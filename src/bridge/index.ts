@@ -1,6 +1,7 @@
 // The whole bridge in one call: the Gorgias client and its port, the engine on a store, the
 // outbox to the deliver URL, and the HTTP server (channel API, webhook receiver, health, metrics).
 // `livechat serve` runs this; a bot can embed it the same way.
+import { createCallBudget, type BudgetOptions, type CallBudget } from '../budget/budget.js';
 import { realClock, type Clock } from '../clock.js';
 import { createGorgiasClient, type GorgiasClient } from '../gorgias/client.js';
 import { gorgiasHelpdesk } from '../helpdesk/gorgias.js';
@@ -58,11 +59,19 @@ export interface BridgeOptions extends Pick<
   metrics?: BridgeMetrics;
   /** Gorgias calls time out after this long (each try). Default 5 s, so a user hears of an outage within about 15 s. */
   callTimeoutMs?: number;
+  /**
+   * The key's call budget: its limit (default 40 calls per 20 s) and the share of it this bridge
+   * uses (default 0.8, leaving the rest to other tools on the key). Or pass a `CallBudget` that
+   * other clients of the same key share. Ignored when `client` is given (the client has its own gate).
+   */
+  callBudget?: Omit<BudgetOptions, 'clock'> | CallBudget;
 }
 
 export interface Bridge {
   manager: SessionManager;
   client: GorgiasClient;
+  /** Every call to Gorgias takes a slot from it (undefined when a `client` was passed in). */
+  budget?: CallBudget;
   /** What the user wrote: `routed: 'bot'` means give it to your bot; `'livechat'`, the bridge took it. */
   userMessage(conversationId: string, text: string, user?: UserMeta): Promise<Submitted>;
   /** A button the user pressed (LIVECHAT_SESSION_START, LIVECHAT_SESSION_END, or your bot's own). */
@@ -88,6 +97,10 @@ export async function createBridge(options: BridgeOptions): Promise<Bridge> {
   const store = options.store ?? memoryStore();
   if (!options.client && !options.gorgias) throw new Error('createBridge needs `gorgias` credentials or a `client`');
   if (!options.deliver && !options.deliverUrl) throw new Error('createBridge needs a `deliverUrl` or a `deliver` function');
+  // One budget for every call of this key: hand-offs and messages first, catch-ups last.
+  const given = options.callBudget;
+  const ownBudget = !options.client && !isBudget(given);
+  const budget = options.client ? undefined : isBudget(given) ? given : createCallBudget({ ...given, clock });
   // One owner for retries: the engine. The client makes one try per call and reports 429s to it.
   const client =
     options.client ??
@@ -97,6 +110,7 @@ export async function createBridge(options: BridgeOptions): Promise<Bridge> {
       timeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
       maxRetries: 0,
       maxRateLimitWaits: 0,
+      gate: budget,
       debug: (line) => log.debug(line),
       onCall: (call) => metrics?.gorgiasCall(String(call.status)),
     });
@@ -149,6 +163,7 @@ export async function createBridge(options: BridgeOptions): Promise<Bridge> {
   return {
     manager,
     client,
+    budget,
     handler,
     userMessage: (id, text, user) => manager.submit(id, { kind: 'userText', text, user }),
     userPayload: (id, payload, user) => manager.submit(id, { kind: 'userPayload', payload, user }),
@@ -174,8 +189,13 @@ export async function createBridge(options: BridgeOptions): Promise<Bridge> {
       await Promise.race([Promise.all([closing, manager.idle()]), bound]);
       timer?.cancel();
       manager.close();
+      if (ownBudget) budget?.close();
       for (const s of running) s.server.closeAllConnections();
       await store.close();
     },
   };
+}
+
+function isBudget(b: BridgeOptions['callBudget']): b is CallBudget {
+  return typeof (b as CallBudget | undefined)?.take === 'function';
 }

@@ -24,6 +24,20 @@ export interface ServeOptions {
   domain?: string;
   username?: string;
   json?: boolean;
+  callBudget?: string;
+  callLimit?: string;
+  callWindow?: string;
+}
+
+/** Pure: the key's call budget from the flags, then the environment. */
+export function callBudgetOptions(
+  opts: Pick<ServeOptions, 'callBudget' | 'callLimit' | 'callWindow'>,
+  env: Record<string, string | undefined>,
+): { share: number; limit: number; windowMs: number } {
+  const percent = parseNumber(opts.callBudget ?? env.LIVECHAT_CALL_BUDGET ?? '80', '--call-budget', { min: 1, max: 100 });
+  const limit = parseNumber(opts.callLimit ?? env.LIVECHAT_CALL_LIMIT ?? '40', '--call-limit', { min: 1, integer: true });
+  const windowS = parseNumber(opts.callWindow ?? env.LIVECHAT_CALL_WINDOW ?? '20', '--call-window', { min: 1 });
+  return { share: percent / 100, limit, windowMs: Math.round(windowS * 1000) };
 }
 
 export const DEFAULT_PORT = 8080;
@@ -75,6 +89,7 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
   if (!rawDeliver) throw missingValue('--deliver-url', 'LIVECHAT_DELIVER_URL');
   const deliverUrl = deliverUrlOf(rawDeliver);
   const data = opts.data ?? dataFile(io.env);
+  const callBudget = callBudgetOptions(opts, io.env);
   const gorgias = connectionOptions({ domain: opts.domain, username: opts.username }, io.env, readConfig(io.env));
   const { channelSecret, webhookToken, created } = await ensureSecrets(io);
 
@@ -93,10 +108,12 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
   });
   const store = openSqliteStore(data);
   const counts = () => store.count();
+  let waiting = () => 0;
   const metrics = await prometheusMetrics({
     openSessions: () => counts().open,
     deliveriesPending: () => counts().deliveries,
     jobsPending: () => counts().jobs,
+    callsWaiting: () => waiting(),
   });
   // From here on a signal means "stop cleanly", even one that comes while we start.
   const stopped = untilSignal();
@@ -112,11 +129,14 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
       metrics,
       timeoutMs: timeoutMin * 60_000,
       retentionMs: retentionDays * 24 * 60 * 60_000,
+      callBudget,
     });
   } catch (err) {
     await store.close();
     throw err;
   }
+  const budget = bridge.budget;
+  if (budget) waiting = () => Object.values(budget.stats().waiting).reduce((n, w) => n + w, 0);
   let server;
   try {
     server = await bridge.listen(port, host);
@@ -144,6 +164,9 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
   log.info(`channel API: ${summary.channel_api} (Authorization: Bearer <channel secret>)`);
   log.info(`deliveries: POST ${deliverUrl}, signed with the channel secret (X-Livechat-Signature)`);
   log.info(`data file: ${data}`);
+  log.info(
+    `Gorgias calls: at most ${Math.floor(callBudget.share * callBudget.limit)} per ${callBudget.windowMs / 1000} s (${Math.round(callBudget.share * 100)}% of the key's ${callBudget.limit}); hand-offs and user messages go first`,
+  );
   log.info(`channel secret: ${summary.channel_secret} in ${summary.secret_in} (\`livechat serve --print-secret\` prints it)`);
 
   const signal = await stopped;

@@ -19,6 +19,7 @@ export interface SimulateOptions {
   format?: string;
   report?: string;
   store?: string;
+  rateLimit?: string;
 }
 
 export type OutputFormat = 'text' | 'json' | 'mermaid';
@@ -65,6 +66,7 @@ function commandLine(opts: SimulateOptions, seed?: number): string {
   if (opts.scenario !== undefined && opts.scenario !== 'all') parts.push(`--scenario ${opts.scenario}`);
   if (opts.timeout !== undefined && opts.timeout !== '30') parts.push(`--timeout ${opts.timeout}`);
   if (seed !== undefined) parts.push(`--faults --seed ${seed}`);
+  if (opts.rateLimit !== undefined) parts.push(`--rate-limit ${opts.rateLimit}`);
   return parts.join(' ');
 }
 
@@ -120,16 +122,35 @@ export function parseCount(flag: string, raw: string | undefined, max: number): 
   return n;
 }
 
-function progressBar(io: Io): ((phase: string, done: number, total: number) => void) | undefined {
+/** Pure: `--rate-limit`: Gorgias's calls per 20 s window (the bridge's budget is 80% of it); off or 0: none. */
+export function parseRateLimit(raw: string | undefined): { limit: number; windowMs: number } | false {
+  const text = (raw ?? '40').trim().toLowerCase();
+  if (text === 'off' || text === '0') return false;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw usageError(`--rate-limit must be a whole number of calls per 20 s, or off; got "${raw}"`);
+  return { limit: n, windowMs: 20_000 };
+}
+
+/** Pure: one progress line: how far, how fast, and how long still. */
+export function progressLine(done: number, total: number, elapsedMs: number): string {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
+  const left = rate > 0 ? (total - done) / rate : undefined;
+  const eta = done === total ? `done in ${Math.round(elapsedMs / 1000)} s` : left === undefined ? '' : `${Math.ceil(left)} s left`;
+  return `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} conversations, ${rate.toFixed(1)}/s, ${eta}`;
+}
+
+function progressBar(io: Io): ((done: number, total: number) => void) | undefined {
   if (!io.stderrIsTTY || !io.color) return undefined;
-  let last = '';
-  return (phase, done, total) => {
-    const width = 30;
-    const filled = Math.round((done / total) * width);
-    const line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} conversations ${phase}`;
-    if (line === last) return;
-    last = line;
-    process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
+  const started = realClock.now();
+  let shownAt = -Infinity;
+  return (done, total) => {
+    const now = realClock.now();
+    // At most ten lines a second; the last one always.
+    if (done < total && now - shownAt < 100) return;
+    shownAt = now;
+    process.stderr.write(`\r${progressLine(done, total, now - started)}\x1b[K${done === total ? '\n' : ''}`);
   };
 }
 
@@ -146,7 +167,8 @@ async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): P
     throw usageError('--format mermaid draws a scenario run; a load run (--sessions) prints text or json, or writes --report');
   checkReportPath(opts.report);
   const { runLoad } = await import('../simulator/load.js');
-  const r = await runLoad({ sessions, concurrency, timeoutMs, onProgress: progressBar(io) });
+  const rateLimit = parseRateLimit(opts.rateLimit);
+  const r = await runLoad({ sessions, concurrency, timeoutMs, rateLimit, onProgress: progressBar(io) });
   const c = paint(io);
   if (opts.report) {
     const { renderLoadReport } = await import('../simulator/report.js');
@@ -164,7 +186,13 @@ async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): P
         relays_per_s: Number(r.relaysPerSecond.toFixed(1)),
         relay_ms: latencyJson(r.relayMs),
         end_to_end_ms: latencyJson(r.endToEndMs),
-        bytes_per_open_session: Math.round(r.bytesPerOpenSession),
+        bytes_per_conversation: Math.round(r.bytesPerConversation),
+        simulated_ms: r.simulatedMs,
+        rate_limit: rateLimit ? `${rateLimit.limit}/${rateLimit.windowMs / 1000}s` : 'off',
+        calls: r.calls,
+        calls_per_conversation: Number((r.calls / r.sessions).toFixed(2)),
+        rate_limited: r.rateLimited,
+        max_interactive_wait_ms: r.maxInteractiveWaitMs,
         checks: r.checks,
       }),
     );
@@ -177,7 +205,13 @@ async function simulateLoad(opts: SimulateOptions, io: Io, timeoutMs: number): P
     io.out(
       `  end to end      p50 ${r.endToEndMs.p50.toFixed(1)} ms, p99 ${r.endToEndMs.p99.toFixed(1)} ms (agent message created in Gorgias -> user)`,
     );
-    io.out(`  memory          ${(r.bytesPerOpenSession / 1024).toFixed(1)} KiB per open session (heap, emulator included)`);
+    io.out(`  memory          ${(r.bytesPerConversation / 1024).toFixed(1)} KiB per conversation (heap: engine, emulator, timeline)`);
+    io.out(
+      `  Gorgias calls   ${r.calls} (${(r.calls / r.sessions).toFixed(1)} per conversation), ${r.rateLimited} answered 429, ${
+        rateLimit ? `limit ${rateLimit.limit} per 20 s, hand-offs waited at most ${(r.maxInteractiveWaitMs / 1000).toFixed(1)} s` : 'no rate limit'
+      }`,
+    );
+    io.out(`  simulated time  ${elapsed(r.simulatedMs).slice(1)}`);
     for (const check of r.checks) io.out(`${check.ok ? c.green('✓') : c.red('✗')} ${check.name}: ${check.detail}`);
   }
   if (!r.ok) {
@@ -228,6 +262,7 @@ export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
   const scenarios = faults && opts.scenario === 'outage' ? [faults.OUTAGE] : loadScenarios(opts.scenario);
   if (faults && (opts.scenario ?? 'all') === 'all') scenarios.push(faults.OUTAGE);
   const kind = storeKind(opts.store, scenarios);
+  const rateLimit = parseRateLimit(opts.rateLimit);
   const scratch = kind === 'sqlite' ? mkdtempSync(join(tmpdir(), 'livechat-simulate-')) : undefined;
   const { runSimulation } = await import('../simulator/run.js');
   const style = lineStyle(io);
@@ -242,6 +277,7 @@ export async function simulate(opts: SimulateOptions, io: Io): Promise<void> {
     result = await runSimulation({
       scenarios,
       timeoutMs,
+      rateLimit,
       store: scratch ? { kind: 'sqlite', path: join(scratch, 'livechat.db') } : { kind: 'memory' },
       ...(faults && seed !== undefined
         ? {

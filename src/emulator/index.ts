@@ -91,6 +91,8 @@ export interface Emulator {
    * or in flight, ignoring those held by a delay or reorder window until the clock moves on.
    */
   idle(options?: { scheduled?: boolean }): Promise<void>;
+  /** Webhook deliveries queued or in flight now, not counting those held on the clock. */
+  webhooksUnderWay(): number;
   close(): Promise<void>;
 }
 
@@ -342,6 +344,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     requests,
     handler,
     idle: (options) => dispatcher.idle(options),
+    webhooksUnderWay: () => dispatcher.underWay(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         dispatcher.close();

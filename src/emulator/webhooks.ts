@@ -133,6 +133,8 @@ export function createDispatcher(options: DispatcherOptions) {
     dispatch,
     setFaults: (f: WebhookFaults) => faults.set(f),
     resetFaults: () => faults.reset(),
+    /** Deliveries queued or in flight, not counting those held on the clock (a delay, a reorder window). */
+    underWay: () => Math.max(0, pending - faults.waiting),
     /** No delivery pending; with `scheduled: false`, none under way (ignoring those waiting on the clock). */
     idle(opts: { scheduled?: boolean } = {}): Promise<void> {
       const ready = opts.scheduled === false ? () => pending - faults.waiting <= 0 : () => pending === 0;

@@ -3,6 +3,7 @@
 import { request as undiciRequest } from 'undici';
 import { redact } from '../mask.js';
 import { realClock, type Clock } from '../clock.js';
+import type { CallGate, CallPriority } from '../budget/budget.js';
 import { gorgiasBaseUrl } from './base-url.js';
 import { errorFromNetwork, errorFromResponse, GorgiasError, isTransientNetworkError } from './errors.js';
 import type {
@@ -49,6 +50,11 @@ export interface ClientOptions {
   backoffBaseMs?: number;
   /** For tests of the jitter; defaults to Math.random. */
   random?: () => number;
+  /**
+   * Asked before every try of every call, told every answer (the call-limit header, a 429's
+   * Retry-After): the key's call budget (src/budget/). Default: none, calls go at once.
+   */
+  gate?: CallGate;
 }
 
 export interface RequestOptions {
@@ -56,6 +62,8 @@ export interface RequestOptions {
   body?: unknown;
   /** A POST that cannot create twice may be retried like a GET. */
   idempotent?: boolean;
+  /** Its place in the call budget's queue. Default: the client's (`at`), else interactive. */
+  priority?: CallPriority;
 }
 
 /** Options of `listRecentMessages`. */
@@ -66,6 +74,12 @@ export interface RecentMessagesQuery {
   since?: number;
   /** At most this many pages (100 messages each); default 10. */
   maxPages?: number;
+}
+
+/** What `listRecentMessages` found: oldest first, and whether it reached the boundary (not cut by `maxPages`). */
+export interface RecentMessages {
+  messages: TicketMessage[];
+  complete: boolean;
 }
 
 export interface GorgiasClient {
@@ -96,7 +110,7 @@ export interface GorgiasClient {
    * one listing to catch up many tickets. Undefined when Gorgias refuses a listing without
    * `ticket_id`: then list per ticket.
    */
-  listRecentMessages(query?: RecentMessagesQuery): Promise<TicketMessage[] | undefined>;
+  listRecentMessages(query?: RecentMessagesQuery): Promise<RecentMessages | undefined>;
   listMacros(): AsyncIterable<Macro>;
   getMacro(id: number): Promise<Macro>;
   createMacro(b: NewMacro): Promise<Macro>;
@@ -107,6 +121,10 @@ export interface GorgiasClient {
   createIntegration(b: NewIntegration): Promise<Integration>;
   updateIntegration(id: number, b: Partial<NewIntegration>): Promise<Integration>;
   deleteIntegration(id: number): Promise<void>;
+  /** The same client, its calls queued at `priority` in the call budget. */
+  at(priority: CallPriority): GorgiasClient;
+  /** Resolves when a call at `priority` would go at once in the call budget (at once without one). */
+  ready(priority: CallPriority): Promise<void>;
 }
 
 export const DEFAULTS = { timeoutMs: 10_000, maxRetries: 3, maxRateLimitWaits: 3 } as const;
@@ -121,6 +139,8 @@ export const PAGE_LIMIT = 100;
 /** [likely] The form `order_by` takes. */
 const OLDEST_FIRST = 'created_datetime:asc';
 const NEWEST_FIRST = 'created_datetime:desc';
+/** [sure] The used/limit header on every answer. */
+const CALL_LIMIT_HEADER = 'x-gorgias-account-api-call-limit';
 /** [guess] How Gorgias would refuse `GET /api/messages` without `ticket_id`. */
 const REFUSED_LISTING = new Set([400, 404, 405, 422]);
 const DEFAULT_RECENT_PAGES = 10;
@@ -129,6 +149,13 @@ const DEFAULT_RECENT_PAGES = 10;
 export function backoffMs(attempt: number, random: () => number = Math.random, baseMs = BACKOFF_BASE_MS): number {
   const full = Math.min(BACKOFF_MAX_MS, baseMs * 2 ** (attempt - 1));
   return Math.round(full / 2 + (full / 2) * random());
+}
+
+/** `used/limit` from the call-limit header; undefined when absent or unreadable. */
+export function parseCallLimit(header: string | string[] | undefined): { used: number; limit: number } | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value ?? '');
+  return m ? { used: Number(m[1]), limit: Number(m[2]) } : undefined;
 }
 
 /** `Retry-After` in seconds (or an HTTP date), bounded; the default when absent or unreadable. */
@@ -177,8 +204,9 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
     'user-agent': 'livechat-cli',
   };
   const origin = new URL(baseUrl).origin;
+  const gate = options.gate;
 
-  async function request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
+  async function call<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
     const url = buildUrl(baseUrl, path, opts.query);
     const shown = safe(url.slice(origin.length));
     const what = `${method} ${shown.split('?')[0]}`;
@@ -188,11 +216,14 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
     let rateWaits = 0;
     /** An earlier try got no answer: it may have taken effect. */
     let unanswered = false;
+    const priority = opts.priority ?? 'interactive';
     for (;;) {
+      await gate?.take(priority);
       const started = clock.now();
       let status: number;
       let text: string;
       let retryAfter: string | string[] | undefined;
+      let callLimit: string | string[] | undefined;
       try {
         const res = await undiciRequest(url, {
           method,
@@ -205,9 +236,11 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
         });
         status = res.statusCode;
         retryAfter = res.headers['retry-after'];
+        callLimit = res.headers[CALL_LIMIT_HEADER];
         options.onAnswer?.({ status, headers: res.headers });
         text = await res.body.text();
       } catch (err) {
+        gate?.done({});
         const error = errorFromNetwork(err, baseUrl, what, timeoutMs, safe);
         debug(`${method} ${shown} -> ${error.kind} ${clock.now() - started}ms`);
         options.onCall?.({ method, status: error.kind, ms: clock.now() - started });
@@ -225,13 +258,15 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
       }
       debug(`${method} ${shown} ${status} ${clock.now() - started}ms`);
       options.onCall?.({ method, status, ms: clock.now() - started });
+      const retryAfterMsNow = status === 429 ? retryAfterMs(retryAfter, clock.now()) : undefined;
+      gate?.done({ ...parseCallLimit(callLimit), rateLimited: status === 429, retryAfterMs: retryAfterMsNow });
       // A delete answers 204 with no body [sure]; whatever a 2xx carries, it is done.
       if (status >= 200 && status < 300) return method === 'DELETE' ? (undefined as T) : parseOk<T>(status, text, what);
       // A try that got no answer deleted it after all: gone is what we wanted.
       if (method === 'DELETE' && status === 404 && unanswered) return undefined as T;
       if (status === 429 && rateWaits < maxRateLimitWaits) {
         rateWaits++;
-        const wait = retryAfterMs(retryAfter, clock.now());
+        const wait = retryAfterMsNow!;
         notice(`Gorgias rate limit reached; retrying in ${seconds(wait)} (${rateWaits}/${maxRateLimitWaits})`);
         await clock.sleep(wait);
         continue;
@@ -243,7 +278,9 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
         await clock.sleep(wait);
         continue;
       }
-      throw errorFromResponse(status, text, what, safe);
+      const error = errorFromResponse(status, text, what, safe);
+      if (retryAfterMsNow !== undefined) error.retryAfterMs = retryAfterMsNow;
+      throw error;
     }
   }
 
@@ -256,11 +293,11 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
     }
   }
 
-  async function* paginate<T>(path: string, query: Query = {}): AsyncIterable<T> {
+  async function* pages<T>(path: string, query: Query = {}, priority?: CallPriority): AsyncIterable<T> {
     let cursor: string | undefined;
     const seen = new Set<string>();
     for (;;) {
-      const page = await request<ListPage<T>>('GET', path, { query: { ...query, cursor } });
+      const page = await call<ListPage<T>>('GET', path, { query: { ...query, cursor }, priority });
       if (!page || !Array.isArray(page.data)) {
         throw new GorgiasError(`Gorgias sent an unexpected list answer to GET ${path}`, { kind: 'server' });
       }
@@ -279,16 +316,16 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
     return out;
   }
 
-  async function getMessage(ticketId: number, messageId: number): Promise<TicketMessage | undefined> {
+  async function getMessage(ticketId: number, messageId: number, priority?: CallPriority): Promise<TicketMessage | undefined> {
     try {
-      return await request<TicketMessage>('GET', `/tickets/${ticketId}/messages/${messageId}`);
+      return await call<TicketMessage>('GET', `/tickets/${ticketId}/messages/${messageId}`, { priority });
     } catch (err) {
       if (err instanceof GorgiasError && err.status === 404) return undefined;
       throw err;
     }
   }
 
-  async function listRecentMessages(q: RecentMessagesQuery = {}): Promise<TicketMessage[] | undefined> {
+  async function listRecentMessages(q: RecentMessagesQuery = {}, priority?: CallPriority): Promise<RecentMessages | undefined> {
     const out: TicketMessage[] = [];
     const maxPages = q.maxPages ?? DEFAULT_RECENT_PAGES;
     const beyond = (m: TicketMessage) =>
@@ -297,7 +334,10 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
     for (let page = 0; page < maxPages; page++) {
       let answer: ListPage<TicketMessage>;
       try {
-        answer = await request<ListPage<TicketMessage>>('GET', '/messages', { query: { limit: PAGE_LIMIT, order_by: NEWEST_FIRST, cursor } });
+        answer = await call<ListPage<TicketMessage>>('GET', '/messages', {
+          query: { limit: PAGE_LIMIT, order_by: NEWEST_FIRST, cursor },
+          priority,
+        });
       } catch (err) {
         if (page === 0 && err instanceof GorgiasError && err.status !== undefined && REFUSED_LISTING.has(err.status)) return undefined;
         throw err;
@@ -305,50 +345,66 @@ export function createGorgiasClient(options: ClientOptions): GorgiasClient {
       if (!answer || !Array.isArray(answer.data))
         throw new GorgiasError('Gorgias sent an unexpected list answer to GET /messages', { kind: 'server' });
       for (const m of answer.data) {
-        if (beyond(m)) return out.reverse();
+        if (beyond(m)) return { messages: out.reverse(), complete: true };
         out.push(m);
       }
       const next = answer.meta?.next_cursor;
-      if (!next || next === cursor) break;
+      if (!next || next === cursor) return { messages: out.reverse(), complete: true };
       cursor = next;
     }
-    return out.reverse();
+    return { messages: out.reverse(), complete: false };
   }
 
-  return {
-    baseUrl,
-    username: options.username,
-    request,
-    paginate,
-    getAccount: () => request<Account>('GET', '/account'),
-    getCurrentUser: () => request<User>('GET', '/users/0'), // [likely] 0 = the key's owner
-    findCustomers: (q) => all(paginate<Customer>('/customers', { email: q.email, external_id: q.external_id, limit: PAGE_LIMIT })),
-    createCustomer: (b) => request<Customer>('POST', '/customers', { body: b }),
-    createTicket: (b) => request<Ticket>('POST', '/tickets', { body: b }),
-    getTicket: (id) => request<Ticket>('GET', `/tickets/${id}`),
-    updateTicket: (id, patch) => request<Ticket>('PUT', `/tickets/${id}`, { body: patch }),
-    deleteTicket: async (id) => void (await request<unknown>('DELETE', `/tickets/${id}`)),
-    listTickets: (q) =>
-      paginate<Ticket>('/tickets', {
-        external_id: q.external_id,
-        customer_id: q.customer_id,
-        trashed: String(q.trashed ?? false), // [likely] the default is documented both ways
-        limit: PAGE_LIMIT,
-      }),
-    createMessage: (ticketId, b) => request<TicketMessage>('POST', `/tickets/${ticketId}/messages`, { body: b }),
-    // Not the deprecated GET /tickets/{id}/messages.
-    listMessages: (ticketId) => paginate<TicketMessage>('/messages', { ticket_id: ticketId, limit: PAGE_LIMIT, order_by: OLDEST_FIRST }),
-    getMessage,
-    listRecentMessages,
-    listMacros: () => paginate<Macro>('/macros', { limit: PAGE_LIMIT }),
-    getMacro: (id) => request<Macro>('GET', `/macros/${id}`),
-    createMacro: (b) => request<Macro>('POST', '/macros', { body: b }),
-    updateMacro: (id, b) => request<Macro>('PUT', `/macros/${id}`, { body: b }),
-    deleteMacro: async (id) => void (await request<unknown>('DELETE', `/macros/${id}`)),
-    listIntegrations: () => paginate<Integration>('/integrations', { limit: PAGE_LIMIT }),
-    getIntegration: (id) => request<Integration>('GET', `/integrations/${id}`),
-    createIntegration: (b) => request<Integration>('POST', '/integrations', { body: b }),
-    updateIntegration: (id, b) => request<Integration>('PUT', `/integrations/${id}`, { body: b }),
-    deleteIntegration: async (id) => void (await request<unknown>('DELETE', `/integrations/${id}`)),
-  };
+  /** The client with its calls at `priority` (undefined: each call's own, else interactive). */
+  function view(priority: CallPriority | undefined): GorgiasClient {
+    const request = <T>(method: Method, path: string, o: RequestOptions = {}) => call<T>(method, path, { ...o, priority: o.priority ?? priority });
+    const paginate = <T>(path: string, query?: Query) => pages<T>(path, query, priority);
+    return {
+      baseUrl,
+      username: options.username,
+      request,
+      paginate,
+      getAccount: () => request<Account>('GET', '/account'),
+      getCurrentUser: () => request<User>('GET', '/users/0'), // [likely] 0 = the key's owner
+      findCustomers: (q) => all(paginate<Customer>('/customers', { email: q.email, external_id: q.external_id, limit: PAGE_LIMIT })),
+      createCustomer: (b) => request<Customer>('POST', '/customers', { body: b }),
+      createTicket: (b) => request<Ticket>('POST', '/tickets', { body: b }),
+      getTicket: (id) => request<Ticket>('GET', `/tickets/${id}`),
+      updateTicket: (id, patch) => request<Ticket>('PUT', `/tickets/${id}`, { body: patch }),
+      deleteTicket: async (id) => void (await request<unknown>('DELETE', `/tickets/${id}`)),
+      listTickets: (q) =>
+        paginate<Ticket>('/tickets', {
+          external_id: q.external_id,
+          customer_id: q.customer_id,
+          trashed: String(q.trashed ?? false), // [likely] the default is documented both ways
+          limit: PAGE_LIMIT,
+        }),
+      createMessage: (ticketId, b) => request<TicketMessage>('POST', `/tickets/${ticketId}/messages`, { body: b }),
+      // Not the deprecated GET /tickets/{id}/messages.
+      listMessages: (ticketId) => paginate<TicketMessage>('/messages', { ticket_id: ticketId, limit: PAGE_LIMIT, order_by: OLDEST_FIRST }),
+      getMessage: (ticketId, messageId) => getMessage(ticketId, messageId, priority),
+      listRecentMessages: (q) => listRecentMessages(q, priority),
+      listMacros: () => paginate<Macro>('/macros', { limit: PAGE_LIMIT }),
+      getMacro: (id) => request<Macro>('GET', `/macros/${id}`),
+      createMacro: (b) => request<Macro>('POST', '/macros', { body: b }),
+      updateMacro: (id, b) => request<Macro>('PUT', `/macros/${id}`, { body: b }),
+      deleteMacro: async (id) => void (await request<unknown>('DELETE', `/macros/${id}`)),
+      listIntegrations: () => paginate<Integration>('/integrations', { limit: PAGE_LIMIT }),
+      getIntegration: (id) => request<Integration>('GET', `/integrations/${id}`),
+      createIntegration: (b) => request<Integration>('POST', '/integrations', { body: b }),
+      updateIntegration: (id, b) => request<Integration>('PUT', `/integrations/${id}`, { body: b }),
+      deleteIntegration: async (id) => void (await request<unknown>('DELETE', `/integrations/${id}`)),
+      at: (p) => at(p),
+      ready: async (p) => {
+        await gate?.ready?.(p);
+      },
+    };
+  }
+  const views = new Map<CallPriority | undefined, GorgiasClient>();
+  function at(priority: CallPriority | undefined): GorgiasClient {
+    let v = views.get(priority);
+    if (!v) views.set(priority, (v = view(priority)));
+    return v;
+  }
+  return at(undefined);
 }

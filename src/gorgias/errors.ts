@@ -8,6 +8,8 @@ export type GorgiasErrorKind = Extract<
 
 export class GorgiasError extends LivechatError {
   readonly status?: number;
+  /** A 429's Retry-After, in ms: how long Gorgias asked us to wait. */
+  retryAfterMs?: number;
 
   constructor(message: string, options: { kind: GorgiasErrorKind; status?: number; details?: string[]; cause?: unknown }) {
     super(message, { kind: options.kind, details: options.details, cause: options.cause });

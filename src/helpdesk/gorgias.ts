@@ -5,14 +5,18 @@ import { realClock, type Clock } from '../clock.js';
 import type { GorgiasClient } from '../gorgias/client.js';
 import type { NewMessage, NewTicket, Ticket, TicketMessage } from '../gorgias/types.js';
 import type { HelpdeskPort } from '../session/manager.js';
-import { INTERNAL_NOTE_CHANNEL, type EndReason, type HelpdeskMessage, type Turn, type UserMeta } from '../session/types.js';
+import { INTERNAL_NOTE_CHANNEL, type CallPriority, type EndReason, type HelpdeskMessage, type Turn, type UserMeta } from '../session/types.js';
 import { escapeHtml, textToHtml } from '../html.js';
 
 /** The part of the client the port uses (the real client satisfies it; tests may pass a smaller one). */
 export type HelpdeskClient = Pick<
   GorgiasClient,
   'username' | 'createTicket' | 'listTickets' | 'updateTicket' | 'createMessage' | 'listMessages' | 'getMessage'
->;
+> &
+  Partial<Pick<GorgiasClient, 'listRecentMessages' | 'ready'>> & {
+    /** The client with its calls at a priority in the key's call budget (the real client has it). */
+    at?(priority: CallPriority): HelpdeskClient;
+  };
 
 // ---- [guess]es about the real Gorgias API, kept together -------------------------------------
 /** [guess] A customer needs an address; users without email get one under a reserved domain we control. */
@@ -120,7 +124,14 @@ export function handoffTicket(
 
 /** A message as the engine sees it. */
 function helpdeskMessage(m: TicketMessage): HelpdeskMessage {
-  return { id: m.id, text: m.body_text, fromAgent: m.from_agent, createdAt: Date.parse(m.created_datetime), channel: m.channel };
+  return {
+    id: m.id,
+    text: m.body_text,
+    fromAgent: m.from_agent,
+    createdAt: Date.parse(m.created_datetime),
+    channel: m.channel,
+    ticketId: m.ticket_id,
+  };
 }
 
 /** The bridge's notice for agents: an internal note from the key's user, which the customer never sees. */
@@ -139,6 +150,11 @@ export function agentNote(text: string, externalId: string, userEmail: string): 
 export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdeskOptions = {}): HelpdeskPort {
   const clock = options.clock ?? realClock;
   const relookMs = options.relookMs ?? DEFAULT_RELOOK_MS;
+  // Where each call waits in the key's call budget: the user waits for hand-offs, messages and
+  // read-backs; nobody waits for the end of a session.
+  const interactive = client.at?.('interactive') ?? client;
+  const housekeeping = client.at?.('housekeeping') ?? client;
+  const at = (p: CallPriority) => client.at?.(p) ?? client;
   /** ticket -> the customer's address, so later messages are posted as them. */
   const senders = new Map<number, string>();
   /** Conversations whose last create was answered with an error: it created nothing, no need to wait. */
@@ -161,15 +177,15 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
 
   async function findOpenTicket(conversationId: string): Promise<Ticket | undefined> {
     // trashed=false is sent by the client; the filter may be loose [guess], so match exactly.
-    for await (const t of client.listTickets({ external_id: conversationId, trashed: false })) {
+    for await (const t of interactive.listTickets({ external_id: conversationId, trashed: false })) {
       if (t.external_id === conversationId && t.status === 'open' && !t.trashed_datetime) return t;
     }
     return undefined;
   }
 
-  async function findMessage(ticketId: number, match: (m: TicketMessage) => boolean): Promise<TicketMessage | undefined> {
+  async function findMessage(c: HelpdeskClient, ticketId: number, match: (m: TicketMessage) => boolean): Promise<TicketMessage | undefined> {
     // [sure] Nothing filters messages by external_id: scan the ticket's messages.
-    for await (const m of client.listMessages(ticketId)) if (match(m)) return m;
+    for await (const m of c.listMessages(ticketId)) if (match(m)) return m;
     return undefined;
   }
 
@@ -193,14 +209,14 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
         senders.set(existing.id, email);
         const mine = (m: TicketMessage) => m.body_text === first.body_text && !m.from_agent;
         // [guess] A listed ticket may not embed its messages: read them when it does not.
-        const already = existing.messages ? existing.messages.find(mine) : await findMessage(existing.id, mine);
+        const already = existing.messages ? existing.messages.find(mine) : await findMessage(interactive, existing.id, mine);
         if (already) return { ticketId: existing.id, messageId: already.id };
-        const posted = await client.createMessage(existing.id, first);
+        const posted = await interactive.createMessage(existing.id, first);
         return { ticketId: existing.id, messageId: posted.id };
       }
       let ticket: Ticket;
       try {
-        ticket = await client.createTicket(body);
+        ticket = await interactive.createTicket(body);
       } catch (err) {
         // An answered error created nothing; no answer (a timeout) may have created the ticket.
         if (typeof (err as { status?: unknown }).status === 'number') {
@@ -217,28 +233,28 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
     async postUserMessage(input) {
       if (input.retry) {
         // An earlier try may have been stored after all. [guess] Gorgias keeps a message's external_id as sent.
-        const found = await findMessage(input.ticketId, (m) => m.external_id === input.externalId);
+        const found = await findMessage(interactive, input.ticketId, (m) => m.external_id === input.externalId);
         if (found) return { messageId: found.id, found: true };
       }
       const email = senderFor(input.ticketId, input.user, input.conversationId);
       senders.set(input.ticketId, email);
-      const posted = await client.createMessage(input.ticketId, message(email, input.text, input.externalId));
+      const posted = await interactive.createMessage(input.ticketId, message(email, input.text, input.externalId));
       return { messageId: posted.id };
     },
 
     async endSession(input) {
       // Posted once: a retry looks for the note an earlier try may have stored before it posts.
-      const posted = input.retry ? await findMessage(input.ticketId, (m) => m.external_id === input.noteExternalId) : undefined;
+      const posted = input.retry ? await findMessage(housekeeping, input.ticketId, (m) => m.external_id === input.noteExternalId) : undefined;
       if (!posted) {
-        await client.createMessage(input.ticketId, agentNote(endNote(input.reason, options.timeoutMs), input.noteExternalId, client.username));
+        await housekeeping.createMessage(input.ticketId, agentNote(endNote(input.reason, options.timeoutMs), input.noteExternalId, client.username));
       }
-      await client.updateTicket(input.ticketId, { ...CLOSED });
+      await housekeeping.updateTicket(input.ticketId, { ...CLOSED });
       senders.delete(input.ticketId);
     },
 
-    async listMessagesSince(ticketId, afterMessageId): Promise<HelpdeskMessage[]> {
+    async listMessagesSince(ticketId, afterMessageId, how = {}): Promise<HelpdeskMessage[]> {
       const out: HelpdeskMessage[] = [];
-      for await (const m of client.listMessages(ticketId)) {
+      for await (const m of at(how.priority ?? 'background').listMessages(ticketId)) {
         if (afterMessageId !== undefined && m.id <= afterMessageId) continue;
         out.push(helpdeskMessage(m));
       }
@@ -246,9 +262,20 @@ export function gorgiasHelpdesk(client: HelpdeskClient, options: GorgiasHelpdesk
     },
 
     async getMessage(ticketId, messageId) {
-      const m = await client.getMessage(ticketId, messageId);
+      const m = await interactive.getMessage(ticketId, messageId);
       return m && helpdeskMessage(m);
     },
+
+    ...(client.ready ? { ready: (p: CallPriority) => client.ready!(p) } : {}),
+
+    ...(client.listRecentMessages
+      ? {
+          async listRecentMessages(afterMessageId: number, how: { maxCalls?: number } = {}) {
+            const recent = await at('background').listRecentMessages!({ afterId: afterMessageId, maxPages: how.maxCalls });
+            return recent && { messages: recent.messages.map(helpdeskMessage), complete: recent.complete };
+          },
+        }
+      : {}),
   };
 }
 

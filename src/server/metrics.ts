@@ -12,6 +12,8 @@ export interface Gauges {
   openSessions(): number;
   deliveriesPending(): number;
   jobsPending(): number;
+  /** Calls waiting for a slot in the key's call budget. */
+  callsWaiting?(): number;
 }
 
 export async function prometheusMetrics(gauges: Gauges, labels: Record<string, string> = {}): Promise<BridgeMetrics> {
@@ -37,6 +39,7 @@ export async function prometheusMetrics(gauges: Gauges, labels: Record<string, s
   gauge('livechat_open_sessions', 'Conversations with an open livechat session', () => gauges.openSessions());
   gauge('livechat_deliveries_pending', 'Deliveries waiting in the outbox', () => gauges.deliveriesPending());
   gauge('livechat_gorgias_calls_pending', 'Gorgias calls queued or in flight', () => gauges.jobsPending());
+  gauge('livechat_gorgias_calls_waiting', 'Gorgias calls waiting for a slot in the call budget', () => gauges.callsWaiting?.() ?? 0);
   return {
     webhook: (outcome) => webhooks.inc({ outcome }),
     channelCall: (route, status) => channel.inc({ route, status: String(status) }),

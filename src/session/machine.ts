@@ -47,6 +47,12 @@ export interface CatchUpConfig {
   maxEveryMs?: number;
   /** After each user message posted during the session. Default true. */
   onUserMessage?: boolean;
+  /**
+   * ...unless a webhook of the session's ticket (an agent message, or our own message echoed back)
+   * arrived less than this long before the user message: webhooks are coming, and the timed
+   * catch-up still looks once the chat goes quiet. Default: `afterMs` (60 s); 0: always.
+   */
+  trustWebhooksMs?: number;
   /** Right before a session expires: a message found then is shown and the session goes on. Default true. */
   beforeExpiry?: boolean;
 }
@@ -106,6 +112,8 @@ export interface OpenSession {
   catchUpEvery?: number;
   /** Agent messages whose webhook could not be trusted alone, being read back from the helpdesk. */
   reading?: readonly number[];
+  /** When a webhook of this session's ticket last arrived (agent message or echo). */
+  heardAt?: number;
 }
 
 export type EndedBy = EndReason | 'failed';
@@ -162,7 +170,8 @@ export type MachineInput =
   | { kind: 'expire' }
   | { kind: 'ticketOpened'; gen: number; ticketId: number; messageId?: number }
   | { kind: 'helpdeskFailed'; gen: number; op: HelpdeskOp['kind']; error: string }
-  | { kind: 'agentBacklog'; gen: number; messages: HelpdeskMessage[]; reason?: CatchUpReason }
+  /** `upTo`: every message of the ticket up to this id is in `messages` or below the last catch-up (a sweep of the account). */
+  | { kind: 'agentBacklog'; gen: number; messages: HelpdeskMessage[]; reason?: CatchUpReason; upTo?: number }
   | { kind: 'catchUpFailed'; gen: number; reason: CatchUpReason; error: string }
   /** A message read back for a webhook marked `verify`: undefined when Gorgias has no such message. */
   | { kind: 'messageRead'; gen: number; messageId: number; message?: HelpdeskMessage; error?: string }
@@ -307,7 +316,7 @@ function apply(
     case 'release':
       return { state: s.mode === 'LIVECHAT' && s.session?.held?.length ? release(s, now, config, out) : s };
     case 'agentBacklog':
-      return { state: onBacklog(s, input.gen, input.messages, input.reason, now, config, out) };
+      return { state: onBacklog(s, input.gen, input.messages, input.reason, now, config, out, input.upTo) };
     case 'messageRead':
       return { state: onMessageRead(s, input, now, config, out) };
     case 'catchUpFailed': {
@@ -378,8 +387,11 @@ function postFromUser(s: ConversationState, text: string, now: number, config: M
     type: 'helpdesk',
     op: { kind: 'post', gen: session.gen, user: s.user, text, externalId: userMessageExternalId(s.conversationId, session.gen, seq) },
   });
-  // Next user activity: look for agent messages whose webhook was lost.
-  if (config.catchUp && config.catchUp.onUserMessage !== false) {
+  // Next user activity: look for agent messages whose webhook was lost, unless webhooks came just now.
+  const afterMs = config.catchUp?.afterMs;
+  const trustMs = config.catchUp?.trustWebhooksMs ?? (afterMs === false ? 0 : (afterMs ?? DEFAULT_CATCH_UP_MS));
+  const heard = session.heardAt !== undefined && now - session.heardAt < trustMs;
+  if (config.catchUp && config.catchUp.onUserMessage !== false && !heard) {
     out.push({ type: 'helpdesk', op: { kind: 'catchUp', gen: session.gen, reason: 'activity' } });
   }
   return { ...s, session: active({ ...session, posted: seq }, now, config, out) };
@@ -460,6 +472,7 @@ function onWebhook(
   config: MachineConfig,
   out: Decision[],
 ): { state: ConversationState; outcome: WebhookOutcome } {
+  s = heardFrom(s, ev, now);
   const verdict = (outcome: Exclude<WebhookOutcome, 'delivered'>, state = s) => {
     out.push(report(outcome, ev));
     return { state, outcome };
@@ -491,6 +504,15 @@ function onWebhook(
   if (!s.last) return verdict('unknown');
   if (ev.ticketId !== undefined && s.last.ticketId !== undefined && !s.pastTickets.includes(ev.ticketId)) return verdict('unknown');
   return verdict(s.last.endedBy === 'expired' && (ev.ticketId === undefined || ev.ticketId === s.last.ticketId) ? 'late' : 'closed', seen);
+}
+
+/** A webhook of the open session's ticket arrived (any kind, our own echo too): webhooks are coming. */
+function heardFrom(s: ConversationState, ev: AgentWebhook, now: number): ConversationState {
+  const session = s.session;
+  if (s.mode !== 'LIVECHAT' || !session) return s;
+  if (ev.ticketId !== undefined && (session.ticketId === undefined ? s.pastTickets.includes(ev.ticketId) : ev.ticketId !== session.ticketId))
+    return s;
+  return { ...s, session: { ...session, heardAt: now } };
 }
 
 /** An agent message for the open session, known to be for the user: shown now, or held (reorder window, sign-off). */
@@ -569,6 +591,7 @@ function onBacklog(
   now: number,
   config: MachineConfig,
   out: Decision[],
+  upTo?: number,
 ): ConversationState {
   if (!isOpen(s, gen)) return s;
   const session = s.session!;
@@ -580,7 +603,7 @@ function onBacklog(
   let cur = s;
   for (const m of missing) cur = markSeen(cur, { messageId: String(m.id) }, config);
   // The listing is the whole ticket after `floor`: everything up to its newest id is now accounted for.
-  const newest = messages.reduce((max, m) => Math.max(max, m.id), floor ?? Number.NEGATIVE_INFINITY);
+  const newest = messages.reduce((max, m) => Math.max(max, m.id), Math.max(floor ?? Number.NEGATIVE_INFINITY, upTo ?? Number.NEGATIVE_INFINITY));
   const caughtUpTo = Number.isFinite(newest) ? newest : floor;
   cur = { ...cur, session: { ...cur.session!, caughtUpTo } };
   const found = missing.map((m) => ({ id: m.id, messageId: String(m.id), text: m.text }));

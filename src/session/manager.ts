@@ -23,7 +23,8 @@ import {
   type TimerKind,
 } from './machine.js';
 import { DEFAULT_TIMEOUT_MS, SESSION_END } from '../protocol.js';
-import { DEFAULT_RETRY, isRetryableError, type RetryPolicy } from './retry.js';
+import { catchUpBatcher, catchUpPriority } from './catch-up.js';
+import { DEFAULT_RETRY, isRateLimited, isRetryableError, type RetryPolicy } from './retry.js';
 import {
   CommitConflict,
   isShared,
@@ -36,7 +37,7 @@ import {
   type StoredConversation,
   type Timers,
 } from './store.js';
-import type { AgentWebhook, BotInput, EndReason, HelpdeskMessage, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
+import type { AgentWebhook, BotInput, CallPriority, EndReason, HelpdeskMessage, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
 
 export type { AgentWebhook, BotInput, Turn, UserMeta, UserOutput, WebhookOutcome } from './types.js';
 export { backoffPolicy, DEFAULT_RETRY, isRetryableError, NO_RETRY, type BackoffOptions, type RetryPolicy } from './retry.js';
@@ -68,8 +69,20 @@ export interface HelpdeskPort {
   }): Promise<{ messageId: number; /** An earlier try had stored it after all. */ found?: boolean }>;
   /** Tell the agent (an internal note whose external_id is `noteExternalId`, posted once) and close the ticket. */
   endSession(input: { ticketId: number; conversationId: string; reason: EndReason; noteExternalId: string; retry?: boolean }): Promise<void>;
-  /** Agent and user messages after `afterMessageId`, oldest first (catch-up of dropped webhooks). */
-  listMessagesSince?(ticketId: number, afterMessageId: number | undefined): Promise<HelpdeskMessage[]>;
+  /**
+   * Agent and user messages after `afterMessageId`, oldest first (catch-up of dropped webhooks).
+   * `priority`: where the listing waits when the key's call budget is short (default background).
+   */
+  listMessagesSince?(ticketId: number, afterMessageId: number | undefined, how?: { priority?: CallPriority }): Promise<HelpdeskMessage[]>;
+  /**
+   * [guess] The messages of every ticket above `afterMessageId`, oldest first, each with its
+   * `ticketId`: one listing catches up many sessions. At most `maxCalls` calls (of up to 100
+   * messages each); `complete` is false when it stopped before reaching `afterMessageId`.
+   * Undefined when Gorgias refuses such a listing: then each ticket is listed on its own.
+   */
+  listRecentMessages?(afterMessageId: number, how?: { maxCalls?: number }): Promise<{ messages: HelpdeskMessage[]; complete: boolean } | undefined>;
+  /** Resolves when a call at `priority` would go at once (the key's call budget has room for it). */
+  ready?(priority: CallPriority): Promise<void>;
   /** One message as Gorgias stores it: its exact text and its channel (is it an internal note?). */
   getMessage?(ticketId: number, messageId: number): Promise<HelpdeskMessage | undefined>;
 }
@@ -137,6 +150,11 @@ export interface SessionManagerOptions {
   catchUpMaxMs?: number;
   /** Catch up after each user message posted during a session. Default true. */
   catchUpOnUserMessage?: boolean;
+  /**
+   * ...except when a webhook of the ticket (an agent message, or the user's own echoed back)
+   * arrived less than this long before: webhooks are coming. Default: `catchUpMs`; 0: always.
+   */
+  catchUpTrustWebhooksMs?: number;
   /** Catch up right before a session expires; a message found then is shown and the session goes on. Default true. */
   catchUpBeforeExpiry?: boolean;
   /** Catch up every open session when the manager starts (after a restart). Default true. */
@@ -277,6 +295,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           afterMs: options.catchUpMs === undefined ? DEFAULT_CATCH_UP_MS : options.catchUpMs,
           maxEveryMs: options.catchUpMaxMs,
           onUserMessage: options.catchUpOnUserMessage ?? true,
+          trustWebhooksMs: options.catchUpTrustWebhooksMs,
           beforeExpiry: options.catchUpBeforeExpiry ?? true,
         }
       : undefined,
@@ -297,6 +316,8 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   const jobQueues = new Map<string, JobQueue>();
   const jobWaiters = new Map<number, Array<() => void>>();
   const outboxes = new Map<string, Outbox>();
+  // Background catch-ups asked together share one account-wide listing where the helpdesk has one.
+  const catchUps = catchUpBatcher({ port: helpdesk, now: () => clock.now(), defer: (fn) => void setImmediate(fn) });
   let busy = 0;
   let idleWaiters: Array<() => void> = [];
   let closed = false;
@@ -589,8 +610,8 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   }
 
-  function jobDone(seq: number): Promise<void> {
-    if (![...jobQueues.values()].some((q) => q.jobs.some((j) => j.seq === seq))) return Promise.resolve();
+  function jobDone(id: string, seq: number): Promise<void> {
+    if (!jobQueues.get(id)?.jobs.some((j) => j.seq === seq)) return Promise.resolve();
     return new Promise((resolve) => jobWaiters.set(seq, [...(jobWaiters.get(seq) ?? []), resolve]));
   }
 
@@ -602,11 +623,22 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     first: boolean,
     fn: (retry: boolean) => Promise<T>,
   ): Promise<T> {
-    const started = retryClock.now();
+    let started = retryClock.now();
     for (let n = 1; ; n++) {
       try {
         return await fn(!first || n > 1);
       } catch (err) {
+        if (isRateLimited(err) && !closed) {
+          // Gorgias is up and asks us to wait (the call budget waits with us): not a failed try, and
+          // the wait does not use up the time the retries have.
+          const wait = retryAfterOf(err);
+          trace({ conversationId: id, call, phase: 'retry', ticketId, detail: `${messageOf(err)}; waiting ${wait} ms, not counted as a try` });
+          const before = retryClock.now();
+          await retryClock.sleep(wait);
+          started += retryClock.now() - before;
+          n--;
+          continue;
+        }
         const late = retry.maxElapsedMs !== undefined && retryClock.now() - started + retry.delayMs(n) > retry.maxElapsedMs;
         const again = n < retry.attempts && !closed && !late && (retry.retryable ?? isRetryableError)(err);
         trace({ conversationId: id, call, phase: again ? 'retry' : 'error', ticketId, detail: messageOf(err) });
@@ -708,9 +740,10 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           detail: `catch-up (${reason}): messages after ${after ?? 'the start'}`,
         });
         try {
-          const messages = await attempt(id, 'listMessagesSince', ticketId, true, () => helpdesk.listMessagesSince!(ticketId, after));
+          const listed = await attempt(id, 'listMessagesSince', ticketId, true, () => catchUps.list(ticketId, after, catchUpPriority(reason)));
+          const { messages, upTo } = listed;
           trace({ conversationId: id, call: 'listMessagesSince', phase: 'response', ticketId, detail: `${messages.length} message(s)` });
-          return { kind: 'agentBacklog', gen: op.gen, messages, reason };
+          return { kind: 'agentBacklog', gen: op.gen, messages, reason, upTo };
         } catch (err) {
           return { kind: 'catchUpFailed', gen: op.gen, reason, error: messageOf(err) };
         }
@@ -795,7 +828,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   async function submitAndWait(id: string, input: ChannelInput): Promise<Submitted> {
     const { jobs, ...submitted } = await submit(id, input);
     // In a shared store another process may make the calls: there is nothing here to wait for.
-    if (!shared) await Promise.all(jobs.map((j) => jobDone(j.seq)));
+    if (!shared) await Promise.all(jobs.map((j) => jobDone(id, j.seq)));
     return submitted;
   }
 
@@ -885,7 +918,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     },
     async catchUp(id) {
       const applied = await serial(id, () => apply(id, { kind: 'catchUpRequested', reason: 'manual' }, {}));
-      await Promise.all(applied.jobs.map((j) => jobDone(j.seq)));
+      await Promise.all(applied.jobs.map((j) => jobDone(id, j.seq)));
     },
     read: async (id) => (await serial(id, () => load(id)))?.state,
     state: (id) => peek(id)?.state.mode ?? 'BOT',
@@ -920,6 +953,12 @@ function timerKey(conversationId: string, kind: TimerKind): string {
 
 function sameTimers(a: Timers, b: Timers): boolean {
   return TIMER_KINDS.every((k) => a[k] === b[k]);
+}
+
+/** A 429's Retry-After (the Gorgias client sets `retryAfterMs`), else 1 s. */
+function retryAfterOf(err: unknown): number {
+  const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : 1000;
 }
 
 function messageOf(err: unknown): string {

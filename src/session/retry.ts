@@ -56,3 +56,9 @@ export function isRetryableError(error: unknown): boolean {
   if (typeof e?.kind === 'string') return !PERMANENT_KINDS.has(e.kind);
   return true;
 }
+
+/** Gorgias answered 429: it is up and asks us to wait. The engine waits and tries again, without counting a failure. */
+export function isRateLimited(error: unknown): boolean {
+  const e = error as { status?: unknown; kind?: unknown } | null | undefined;
+  return e?.status === 429 || e?.kind === 'rate_limited';
+}

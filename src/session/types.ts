@@ -65,7 +65,12 @@ export interface HelpdeskMessage {
   createdAt: number;
   /** `internal-note` for notes (never shown to the user). */
   channel?: string;
+  /** Set by account-wide listings (`listRecentMessages`). */
+  ticketId?: number;
 }
+
+/** Where a call waits when the key's call budget is short: the user waits on the first, nobody on the last. */
+export type { CallPriority } from '../budget/budget.js';
 
 /** Why the bridge closes the ticket: the user left, the session expired, or Gorgias failed it. */
 export type EndReason = 'ended' | 'expired' | 'failed';

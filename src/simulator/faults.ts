@@ -1,6 +1,5 @@
 // `simulate --faults`: the same scenarios with Gorgias misbehaving. The plan is seeded, so a run
 // replays exactly with the same `--seed`.
-import { realClock } from '../clock.js';
 import { backoffPolicy } from '../session/manager.js';
 import { SESSION_START } from '../protocol.js';
 import type { Scenario, Step } from './scenario.js';
@@ -13,15 +12,14 @@ export const DEFAULT_FAULT_SEED = 20261125;
 export const WEBHOOK_FAULTS = { drop: 0.2, duplicate: 0.3, delayMs: 3_000, reorder: true, reorderWindowMs: 1_500 } as const;
 
 /**
- * The engine and client under faults: retries wait on real time in small steps (the fake clock
- * stands still while the simulator waits for the HTTP to settle), a catch-up 10 simulated seconds
- * after the last message finds dropped webhooks before the user's next move, and a reorder window
- * puts late webhooks back in send order.
+ * The engine and client under faults: retries in small steps (on the simulated clock, which the
+ * world moves on while calls wait), a catch-up 10 simulated seconds after the last message finds
+ * dropped webhooks before the user's next move, and a reorder window puts late webhooks back in
+ * send order.
  */
 export const FAULT_WORLD: Pick<WorldOptions, 'engine' | 'client'> = {
   engine: {
     retry: backoffPolicy({ attempts: 6, baseMs: 10, maxMs: 80 }),
-    retryClock: realClock,
     catchUpMs: 10_000,
     catchUpMaxMs: 40_000,
     reorderWindowMs: 2_000,

@@ -1,5 +1,8 @@
 // Load runs: N conversations through the whole lifecycle over real HTTP, C at a time, then the
-// same checks as a scenario run. Half end with the sign-off button, half expire.
+// same checks as a scenario run. Half end with the sign-off button, half expire. Gorgias's rate
+// limit is on (on the simulated clock): when the bridge's calls wait for their turn in the call
+// budget, simulated time passes, as it would for real users; conversations left to expire do so
+// while the others run.
 import { memoryUsage } from 'node:process';
 import { responseText } from '../macro/signoff.js';
 import { realClock, stopwatch, type Timer } from '../clock.js';
@@ -10,14 +13,14 @@ import { webhookCheck } from './run.js';
 import type { Check } from './timeline.js';
 import { createWorld, SIM_START, type World, type WorldOptions } from './world.js';
 
-export interface LoadOptions extends Pick<WorldOptions, 'engine' | 'client'> {
+export interface LoadOptions extends Pick<WorldOptions, 'engine' | 'client' | 'rateLimit'> {
   sessions: number;
   concurrency: number;
   timeoutMs: number;
   /** Real milliseconds to wait for one relay before calling it lost. */
   relayWaitMs?: number;
-  /** After each conversation of each phase: `opened` (session open, agent heard), then `closed`. */
-  onProgress?: (phase: 'opened' | 'closed', done: number, total: number) => void;
+  /** After each conversation: how many are done, of how many. */
+  onProgress?: (done: number, total: number) => void;
   onReady?: (world: World) => void;
 }
 
@@ -31,11 +34,16 @@ export interface LoadResult {
   relayMs: { p50: number; p99: number; max: number; count: number };
   /** Agent message created in Gorgias -> shown to the user (emulator dispatch, HTTP, receiver, engine), real ms. */
   endToEndMs: { p50: number; p99: number; max: number; count: number };
-  /** Heap growth with every session open, divided by the open sessions (emulator's share included). */
-  bytesPerOpenSession: number;
+  /** Heap growth once every conversation ran, divided by the conversations (engine, emulator and timeline). */
+  bytesPerConversation: number;
   checks: Check[];
   ok: boolean;
   simulatedMs: number;
+  /** Calls the bridge made to Gorgias, and how many Gorgias answered 429. */
+  calls: number;
+  rateLimited: number;
+  /** The longest wait of a hand-off or user message for its turn in the call budget (simulated ms). */
+  maxInteractiveWaitMs: number;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -88,6 +96,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     onWebhookRelay: (ms) => webhookRelays.push(ms),
     engine: options.engine,
     client: options.client,
+    rateLimit: options.rateLimit,
   });
   world.scenario = 'load';
   options.onReady?.(world);
@@ -111,7 +120,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const t0 = stopwatch();
     await send(ticketId);
     let giveUp: Timer | undefined;
-    await Promise.race([shown, new Promise<void>((resolve) => (giveUp = realClock.setTimer(relayWaitMs, resolve)))]);
+    // A sign-off waits for a catch-up, which may wait for its turn in the budget: the world moves time on.
+    await world.until(Promise.race([shown, new Promise<void>((resolve) => (giveUp = realClock.setTimer(relayWaitMs, resolve)))]));
     giveUp?.cancel();
     if (seen) latencies.push(stopwatch() - t0);
     else {
@@ -122,22 +132,24 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const says = async (i: number, text: string) => {
     world.record({ conversation: conv(i), from: 'user', to: 'bridge', kind: 'message', text });
-    await world.manager.userMessage(conv(i), text, user(i));
+    await world.until(world.manager.userMessage(conv(i), text, user(i)));
   };
   const sends = async (i: number, payload: string) => {
     world.record({ conversation: conv(i), from: 'user', to: 'bridge', kind: 'payload', payload });
-    await world.manager.userPayload(conv(i), payload, user(i));
+    await world.until(world.manager.userPayload(conv(i), payload, user(i)));
   };
 
   const macro = world.emulator.store.getMacro(world.macroId);
   const signoff = responseText(macro) ?? '';
   const started = stopwatch();
-  let opened = 0;
-  let closed = 0;
-  let bytesPerOpenSession = 0;
+  let stats: ReturnType<NonNullable<World['budget']>['stats']> | undefined;
+  let done = 0;
+  let bytesPerConversation = 0;
   try {
     const baseline = await heapUsed();
-    // Phase 1: every conversation opens a session and hears from the agent once.
+    // Each worker runs one conversation's whole life, then takes the next: it opens a session and
+    // hears from the agent; then even conversations sign off and end with the button, odd ones
+    // write once more and are left to expire.
     await pool(options.sessions, options.concurrency, async (i) => {
       await says(i, `hello from user ${i}`);
       await sends(i, SESSION_START);
@@ -145,13 +157,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       await agentSays(conv(i), `Hi user ${i}, looking at order #${1000 + i}.`, (t) =>
         world.emulator.agent.reply(t, `Hi user ${i}, looking at order #${1000 + i}.`),
       );
-      options.onProgress?.('opened', ++opened, options.sessions);
-    });
-    await world.settle();
-    const open = Array.from({ length: options.sessions }, (_, i) => i).filter((i) => world.manager.state(conv(i)) === 'LIVECHAT').length;
-    bytesPerOpenSession = open ? Math.max(0, (await heapUsed()) - baseline) / open : 0;
-    // Phase 2: even conversations sign off and end with the button; odd ones write once more.
-    await pool(options.sessions, options.concurrency, async (i) => {
       if (i % 2 === 0) {
         await agentSays(conv(i), signoff, (t) => world.emulator.agent.applyMacro(t, macro.id));
         const end = world.lastButtons(conv(i))?.find((b) => b.payload === SESSION_END);
@@ -161,12 +166,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       } else {
         await says(i, 'are you still there?');
       }
-      options.onProgress?.('closed', ++closed, options.sessions);
+      options.onProgress?.(++done, options.sessions);
     });
-    await world.settle();
-    // Phase 3: silence; the odd conversations expire.
+    await world.until(world.manager.idle());
+    bytesPerConversation = Math.max(0, (await heapUsed()) - baseline) / options.sessions;
+    // Then silence: the conversations still open expire.
     await world.passTime(options.timeoutMs);
   } finally {
+    stats = world.budget?.stats();
     await world.close();
   }
   const wallMs = Math.max(1, stopwatch() - started);
@@ -189,9 +196,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     relaysPerSecond: (latencies.length * 1000) / wallMs,
     relayMs: summarize(webhookRelays),
     endToEndMs: summarize(latencies),
-    bytesPerOpenSession,
+    bytesPerConversation,
     checks,
     ok: checks.every((c) => c.ok),
     simulatedMs: world.clock.now() - SIM_START,
+    calls: world.calls,
+    rateLimited: world.emulator.requests.filter((r) => r.status === 429).length,
+    maxInteractiveWaitMs: stats?.waits.interactive.maxMs ?? 0,
   };
 }

@@ -40,8 +40,9 @@ export interface ReportInput {
 
 export type LoadSummary = Pick<
   LoadResult,
-  'sessions' | 'concurrency' | 'wallMs' | 'conversationsPerSecond' | 'relaysPerSecond' | 'relayMs' | 'endToEndMs' | 'bytesPerOpenSession' | 'checks'
->;
+  'sessions' | 'concurrency' | 'wallMs' | 'conversationsPerSecond' | 'relaysPerSecond' | 'relayMs' | 'endToEndMs' | 'bytesPerConversation' | 'checks'
+> &
+  Partial<Pick<LoadResult, 'simulatedMs' | 'calls' | 'rateLimited' | 'maxInteractiveWaitMs'>>;
 
 export interface LoadReportInput {
   result: LoadSummary;
@@ -322,7 +323,16 @@ export function renderLoadReport(input: LoadReportInput): string {
       `p50 ${r.relayMs.p50.toFixed(2)} ms, p99 ${r.relayMs.p99.toFixed(2)} ms, max ${r.relayMs.max.toFixed(2)} ms (${r.relayMs.count} relays)`,
     ],
     ['end to end', `p50 ${r.endToEndMs.p50.toFixed(1)} ms, p99 ${r.endToEndMs.p99.toFixed(1)} ms, max ${r.endToEndMs.max.toFixed(1)} ms`],
-    ['memory', `${(r.bytesPerOpenSession / 1024).toFixed(1)} KiB per open session`],
+    ['memory', `${(r.bytesPerConversation / 1024).toFixed(1)} KiB per conversation`],
+    ...(r.calls !== undefined
+      ? ([
+          [
+            'Gorgias calls',
+            `${r.calls} (${(r.calls / r.sessions).toFixed(1)} per conversation), ${r.rateLimited ?? 0} answered 429; longest wait for the budget ${seconds(r.maxInteractiveWaitMs ?? 0)}`,
+          ],
+        ] as Array<[string, string]>)
+      : []),
+    ...(r.simulatedMs !== undefined ? ([['simulated time', durationWords(r.simulatedMs)]] as Array<[string, string]>) : []),
     ['timeout', durationWords(run.timeoutMs)],
   ];
   const table = `<table class="numbers">${numbers.map(([k, val]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(val)}</td></tr>`).join('')}</table>`;

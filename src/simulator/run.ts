@@ -16,7 +16,7 @@ export const THINK_MS = 20_000;
 const PATIENCE_STEPS = 3;
 const MINUTE = 60_000;
 
-export interface SimulationOptions extends Pick<WorldOptions, 'engine' | 'client'> {
+export interface SimulationOptions extends Pick<WorldOptions, 'engine' | 'client' | 'rateLimit'> {
   scenarios: Scenario[];
   timeoutMs: number;
   /** Called for every timeline entry as it happens. */
@@ -46,6 +46,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     engine: options.engine,
     client: options.client,
     store: options.store,
+    rateLimit: options.rateLimit,
   });
   try {
     options.onReady?.(world);
@@ -145,7 +146,7 @@ async function playStep(world: World, s: Scenario, step: Step, timeoutMs: number
   await world.passTime(THINK_MS);
   if ('user' in step) {
     world.record({ conversation, from: 'user', to: 'bridge', kind: 'message', text: step.user });
-    await world.manager.userMessage(conversation, step.user, s.user);
+    await world.until(world.manager.userMessage(conversation, step.user, s.user));
   } else if ('payload' in step || 'press' in step) {
     let payload: string;
     if ('press' in step) {
@@ -164,7 +165,7 @@ async function playStep(world: World, s: Scenario, step: Step, timeoutMs: number
       payload,
       detail: 'press' in step ? `pressed [${step.press}]` : undefined,
     });
-    await world.manager.userPayload(conversation, payload, s.user);
+    await world.until(world.manager.userPayload(conversation, payload, s.user));
   } else {
     const ticketId = world.openTicketId(conversation);
     if (ticketId === undefined) return 'no open ticket for this conversation';

@@ -6,6 +6,7 @@ import { createGorgiasClient, type ClientOptions } from '../gorgias/client.js';
 import { applySignoffPlan, planSignoffMacro } from '../macro/ensure.js';
 import { DEFAULT_MACRO_NAME, DEFAULT_SIGNOFF, responseText, signoffMacroBody } from '../macro/signoff.js';
 import { createReceiver, listenReceiver, type RunningReceiver } from '../receiver/index.js';
+import { createCallBudget, type CallBudget, type CallGate } from '../budget/budget.js';
 import { FakeClock, realClock, stopwatch } from '../clock.js';
 import { gorgiasHelpdesk } from '../helpdesk/gorgias.js';
 import { createSessionManager, type BotInput, type SessionManager, type SessionManagerOptions, type UserOutput } from '../session/manager.js';
@@ -50,12 +51,19 @@ export interface WorldOptions {
   client?: Partial<Pick<ClientOptions, 'timeoutMs' | 'maxRetries' | 'maxRateLimitWaits' | 'backoffBaseMs'>>;
   /** Where the bridge keeps its state: in memory, or a SQLite file (what `livechat serve` runs on). */
   store?: { kind: 'memory' } | { kind: 'sqlite'; path: string };
+  /**
+   * Gorgias's rate limit, on the simulated clock, and the bridge's call budget under it (80% of
+   * it, as `serve` runs). Default: 40 calls per 20 s, like Gorgias. `false`: no limit anywhere.
+   */
+  rateLimit?: { limit: number; windowMs: number } | false;
 }
 
 export interface World {
   clock: FakeClock;
   emulator: Emulator;
   receiver: RunningReceiver;
+  /** The bridge's call budget (undefined with the rate limit off). */
+  budget?: CallBudget;
   /** The bridge running now (a new one after each restart). */
   readonly manager: SessionManager;
   /** Where the bridge keeps its state. */
@@ -73,10 +81,21 @@ export interface World {
   record(entry: Recorded): void;
   /** The buttons most recently shown to the user of a conversation. */
   lastButtons(conversation: string): Button[] | undefined;
-  /** Wait until every HTTP exchange that the last action started has finished. */
+  /**
+   * Wait until every HTTP exchange that the last action started has finished: nothing is left but
+   * waits on the simulated clock (a call waiting for its slot in the budget, a retry's back-off).
+   */
   settle(): Promise<void>;
   /** Fast-forward, stopping at each due timer so its effects land at the right simulated time. */
   passTime(ms: number): Promise<void>;
+  /**
+   * Wait for `work`, moving the simulated clock on whenever nothing else can move (a call waiting
+   * for its slot in the budget, a retry's back-off): no wait on the fake clock is left without a
+   * way out. Rejects if nothing at all moves for `stallMs` of real time.
+   */
+  until<T>(work: Promise<T>): Promise<T>;
+  /** Calls to Gorgias the bridge made (tries included). */
+  readonly calls: number;
   /** The conversation's open ticket in the emulator. */
   openTicketId(conversation: string): number | undefined;
   close(): Promise<void>;
@@ -88,16 +107,23 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** Real ms with nothing moving at all before `until` gives up: a bug, never a slow machine. */
+const STALL_MS = 60_000;
+/** Turns of the event loop with nothing moving before the world counts as settled. */
+const CALM_TURNS = 2;
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export async function createWorld(options: WorldOptions): Promise<World> {
   const clock = new FakeClock(SIM_START);
   const entries: TimelineEntry[] = [];
   const buttons = new Map<string, Button[]>();
-  // [decision] The emulator's rate limit is off here: the fake clock barely moves between calls, so
-  // a 20 s window would never refill. Fault runs inject 429 storms instead.
+  // Gorgias's limit runs on the simulated clock, and so does the bridge's budget under it: when
+  // calls wait for a slot, the world moves the clock on (`until`), as real time would pass.
   // The emulator logs every webhook attempt as it records it: a dropped one never reaches the
   // receiver, so it is recorded here, where and when it was lost.
   let deliveriesSeen = 0;
-  const emulator: Emulator = await startEmulator({ clock, rateLimit: false, log: () => noteDroppedWebhooks() });
+  const rateLimit = options.rateLimit === undefined ? { limit: 40, windowMs: 20_000 } : options.rateLimit;
+  const emulator: Emulator = await startEmulator({ clock, rateLimit, log: () => noteDroppedWebhooks() });
   const noteDroppedWebhooks = (): void => {
     for (; deliveriesSeen < emulator.deliveries.length; deliveriesSeen++) {
       const d = emulator.deliveries[deliveriesSeen];
@@ -121,10 +147,10 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   };
   /** Simulated ms between an agent message being written and its webhook reaching us (delays, reordering). */
   const lateness = (event: { ticketId?: number; messageId?: string }): number => {
-    if (event.ticketId === undefined || event.messageId === undefined) return 0;
+    if (event.ticketId === undefined || event.messageId === undefined || !/^\d+$/.test(event.messageId)) return 0;
     try {
-      const message = emulator.store.listMessages(event.ticketId).find((m) => String(m.id) === event.messageId);
-      return message ? clock.now() - Date.parse(message.created_datetime) : 0;
+      const message = emulator.store.getMessage(event.ticketId, Number(event.messageId));
+      return clock.now() - Date.parse(message.created_datetime);
     } catch {
       return 0;
     }
@@ -136,7 +162,10 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   /** Conversation -> when its latest agent webhook reached the receiver (real ms). */
   const webhookIn = new Map<string, number>();
 
+  /** Grows with everything that happens: the world is settled when it stops growing. */
+  let recorded = 0;
   const record = (entry: Recorded): void => {
+    recorded++;
     const full: TimelineEntry = { at: clock.now(), scenario: world?.scenario ?? 'setup', ...entry };
     if (options.keepEntries !== false) entries.push(full);
     options.onEntry?.(full);
@@ -207,12 +236,35 @@ export async function createWorld(options: WorldOptions): Promise<World> {
         }),
     }),
   );
-  // The client waits on real time: its back-off models the network, not the conversation.
+  // The bridge's budget, on the simulated clock; the gate also counts the calls under way.
+  const newBudget = () => (rateLimit ? createCallBudget({ clock, limit: rateLimit.limit, windowMs: rateLimit.windowMs }) : undefined);
+  let budget = newBudget();
+  let running = 0;
+  let calls = 0;
+  const gate: CallGate = {
+    async take(priority) {
+      await budget?.take(priority);
+      running++;
+      calls++;
+    },
+    done(answer) {
+      running--;
+      budget?.done(answer);
+    },
+    async ready(priority) {
+      await budget?.ready(priority);
+    },
+  };
+  // As `serve` has it: one try per call, the engine retries (on the simulated clock). The network
+  // timeout runs on real time: it models the network, not the conversation.
   const client = createGorgiasClient({
     domain: emulator.url,
     username: emulator.email,
     apiKey: emulator.apiKey,
     clock: realClock,
+    maxRetries: 0,
+    maxRateLimitWaits: 0,
+    gate,
     ...options.client,
     notice: (line) =>
       record({
@@ -259,7 +311,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       clock,
       store,
       timeoutMs: options.timeoutMs,
-      helpdesk: gorgiasHelpdesk(client),
+      helpdesk: gorgiasHelpdesk(client, { clock, timeoutMs: options.timeoutMs }),
       ...options.engine,
       sinks: {
         toUser: (conversation, out) => toUser(conversation, out, 'bridge'),
@@ -272,21 +324,74 @@ export async function createWorld(options: WorldOptions): Promise<World> {
             to: 'gorgias',
             kind: 'api',
             detail: `${t.call}${t.ticketId ? ` #${t.ticketId}` : ''}: ${t.phase === 'request' ? '' : `${t.phase}: `}${t.detail}`,
-            ...(t.phase === 'request' ? {} : { fault: t.phase }),
+            ...(t.phase === 'request' ? {} : { fault: / 429|rate limit/i.test(t.detail) ? ('rate-limited' as const) : t.phase }),
           });
         },
       },
     });
   manager = boot();
 
+  /** Everything that moves: calls made and answered, webhooks sent, entries recorded. */
+  const progress = () => calls + emulator.requests.length + emulator.deliveries.length + recorded;
+  const underWay = () => running > 0 || emulator.webhooksUnderWay() > 0;
+  let lastMove = stopwatch();
+  let lastProgress = -1;
+  /** Resolves when nothing moves but the simulated clock: no call and no webhook under way, nothing new for a few turns. */
   const settle = async (): Promise<void> => {
-    for (let i = 0; i < 50; i++) {
-      const before = emulator.requests.length + emulator.deliveries.length;
-      await manager!.idle();
-      // Deliveries delayed on the fake clock go out when passTime moves it; do not wait for them here.
-      await emulator.idle({ scheduled: false });
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (emulator.requests.length + emulator.deliveries.length === before) return;
+    for (let calm = 0; calm < CALM_TURNS;) {
+      await turn();
+      const now = progress();
+      if (now !== lastProgress || underWay()) {
+        lastProgress = now;
+        lastMove = stopwatch();
+        calm = 0;
+      } else calm++;
+    }
+  };
+
+  /** Those waiting in `until`: each is told if the world stalls. */
+  const waiters = new Set<(err: Error) => void>();
+  let driving = false;
+  let closed = false;
+  /** While anyone waits in `until`: settle, then move the clock to the next timer. */
+  const drive = async (): Promise<void> => {
+    driving = true;
+    try {
+      while (waiters.size > 0 && !closed) {
+        await settle();
+        if (waiters.size === 0 || closed) break;
+        const next = clock.nextTimerAt();
+        if (next !== undefined) {
+          clock.advance(Math.max(0, next - clock.now()));
+          lastMove = stopwatch();
+          continue;
+        }
+        // Nothing on the clock: what is awaited comes from outside (real time, e.g. a relay given up).
+        if (stopwatch() - lastMove > STALL_MS) {
+          const stalled = new Error(`the simulated world stalled: nothing moved for ${STALL_MS / 1000} s (${describe()})`);
+          for (const fail of waiters) fail(stalled);
+          break;
+        }
+        await realClock.sleep(1);
+      }
+    } finally {
+      driving = false;
+    }
+  };
+  const describe = () => {
+    const b = budget?.stats();
+    const m = manager!.stats();
+    return `${m.jobs} Gorgias call(s) queued, ${b ? `${b.waiting.interactive + b.waiting.housekeeping + b.waiting.background} waiting for the budget, ` : ''}${running} under way, ${clock.pending} timer(s)`;
+  };
+  const until = async <T>(work: Promise<T>): Promise<T> => {
+    let fail!: (err: Error) => void;
+    const stall = new Promise<never>((_, reject) => (fail = reject));
+    waiters.add(fail);
+    if (!driving) void drive();
+    try {
+      return await Promise.race([work, stall]);
+    } finally {
+      waiters.delete(fail);
     }
   };
 
@@ -297,10 +402,18 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     get manager() {
       return manager!;
     },
+    get budget() {
+      return budget;
+    },
+    get calls() {
+      return calls;
+    },
     storeKind,
     downtime,
     async crash() {
       manager!.close();
+      // The budget dies with the process: its waiting calls are never made.
+      budget?.close();
       if (storeKind === 'sqlite') await store.close();
       down = true;
       downtime.push({ from: clock.now() });
@@ -314,6 +427,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     },
     async restart() {
       if (storeKind === 'sqlite') store = await openStore();
+      budget = newBudget();
       manager = boot();
       down = false;
       const last = downtime.at(-1);
@@ -325,7 +439,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
         kind: 'event',
         detail: 'the bridge restarted on the same data: timers re-armed, open sessions caught up',
       });
-      await manager.start();
+      await until(manager.start());
       await settle();
     },
     entries,
@@ -334,7 +448,9 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     record,
     lastButtons: (conversation) => buttons.get(conversation),
     settle,
+    until,
     async passTime(ms) {
+      await settle();
       const target = clock.now() + ms;
       for (;;) {
         const next = clock.nextTimerAt();
@@ -352,7 +468,9 @@ export async function createWorld(options: WorldOptions): Promise<World> {
         .at(-1)?.id;
     },
     async close() {
+      closed = true;
       manager!.close();
+      budget?.close();
       await receiver.close();
       await emulator.close();
       if (!down) await store.close();
