@@ -47,7 +47,9 @@ async function child(total: number, steps: number): Promise<void> {
   for (let step = 1; step <= steps; step++) {
     const upTo = Math.round((total * step) / steps);
     for (; n < upTo; n += 100) {
-      await Promise.all(Array.from({ length: Math.min(100, upTo - n) }, (_, i) => bridge.userMessage(`idle-${n + i}`, `hello from ${n + i}, where is my order?`)));
+      await Promise.all(
+        Array.from({ length: Math.min(100, upTo - n) }, (_, i) => bridge.userMessage(`idle-${n + i}`, `hello from ${n + i}, where is my order?`)),
+      );
     }
     n = upTo;
     await bridge.manager.idle();

@@ -75,7 +75,7 @@ const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdi
 function startServer(name: ServerName, pin: string[], nodeArgs: string[]): Promise<Running> {
   const args = [...pin, process.execPath, ...nodeArgs, '--import', 'tsx', SERVER, name, TOKEN];
   const child = spawn(args[0], args.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return new Promise((ok, fail) => {
     child.once('error', fail);
     child.once('exit', (code) => fail(new Error(`bench server ${name} exited ${code}`)));
@@ -88,7 +88,7 @@ function startServer(name: ServerName, pin: string[], nodeArgs: string[]): Promi
         port,
         sessions,
         stop: async () => {
-          child.stdin!.end();
+          child.stdin.end();
           const last = await lines.next();
           await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
           return JSON.parse(String(last.value)) as Awaited<ReturnType<Running['stop']>>;
@@ -128,7 +128,9 @@ export function webhookTemplates(sessions: Array<[string, number]>, n = Math.max
       '{{message.from_agent}}': 'true',
       '{{message.channel}}': 'chat',
     };
-    const url = template.replace(/\{\{[^}]+\}\}/g, (v) => (v === '{{event.id}}' || v === '{{event.object_id}}' ? values[v] : encodeURIComponent(values[v] ?? '')));
+    const url = template.replace(/\{\{[^}]+\}\}/g, (v) =>
+      v === '{{event.id}}' || v === '{{event.object_id}}' ? values[v] : encodeURIComponent(values[v] ?? ''),
+    );
     const path = url.slice(url.indexOf('/gorgias/'));
     const [head, rest] = path.split(EVENT_ID);
     const [middle, tail] = rest.split(MESSAGE_ID);
@@ -187,7 +189,14 @@ async function driveNode(port: number, templates: Array<[string, string, string]
       const id = base + n;
       const t0 = performance.now();
       const req = request(
-        { agent, host: '127.0.0.1', port, method: 'POST', path: `${head}${id}${middle}${id}${tail}`, headers: { 'content-type': 'application/json', 'content-length': 0 } },
+        {
+          agent,
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: `${head}${id}${middle}${id}${tail}`,
+          headers: { 'content-type': 'application/json', 'content-length': 0 },
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -205,13 +214,21 @@ async function driveNode(port: number, templates: Array<[string, string, string]
     });
   const t0 = performance.now();
   const deadline = t0 + ms;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) await one();
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) await one();
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { requests: latencies.length + failures, failures, rps: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  return {
+    requests: latencies.length + failures,
+    failures,
+    rps: latencies.length / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
 }
 
 function median(xs: number[]): number {
@@ -256,7 +273,18 @@ export async function measureIngest(options: IngestOptions = {}): Promise<Ingest
     const cpu0 = cpuMsOf(s.child.pid!);
     let r: { requests: number; failures: number; rps: number; p50Ms: number; p99Ms: number };
     if (generator === 'wrk') {
-      const args = [...wrkPin, 'wrk', '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(ms / 1000))}s`, '-s', scripts[name], `http://127.0.0.1:${s.port}`, '--', String(base)];
+      const args = [
+        ...wrkPin,
+        'wrk',
+        '-t1',
+        `-c${connections}`,
+        `-d${Math.max(1, Math.round(ms / 1000))}s`,
+        '-s',
+        scripts[name],
+        `http://127.0.0.1:${s.port}`,
+        '--',
+        String(base),
+      ];
       const out = await new Promise<string>((ok, fail) => {
         const child = spawn(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
         let text = '';
@@ -264,8 +292,20 @@ export async function measureIngest(options: IngestOptions = {}): Promise<Ingest
         child.once('error', fail);
         child.once('exit', (code) => (code === 0 ? ok(text) : fail(new Error(`wrk exited ${code}: ${text}`))));
       });
-      const w = JSON.parse(out.trim().split('\n').at(-1)!) as { requests: number; duration_us: number; failures: number; p50_us: number; p99_us: number };
-      r = { requests: w.requests, failures: w.failures, rps: (w.requests - w.failures) / (w.duration_us / 1e6), p50Ms: w.p50_us / 1000, p99Ms: w.p99_us / 1000 };
+      const w = JSON.parse(out.trim().split('\n').at(-1)!) as {
+        requests: number;
+        duration_us: number;
+        failures: number;
+        p50_us: number;
+        p99_us: number;
+      };
+      r = {
+        requests: w.requests,
+        failures: w.failures,
+        rps: (w.requests - w.failures) / (w.duration_us / 1e6),
+        p50Ms: w.p50_us / 1000,
+        p99Ms: w.p99_us / 1000,
+      };
     } else {
       r = await driveNode(s.port, templates[name], base, connections, ms);
     }

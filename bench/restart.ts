@@ -65,7 +65,8 @@ export async function measureRestart(sessions = 10_000, nodeArgs: string[] = [])
     });
     await manager.start();
     const ids = Array.from({ length: sessions }, (_, i) => `restart-${i + 1}`);
-    for (let i = 0; i < ids.length; i += 200) await Promise.all(ids.slice(i, i + 200).map((id) => manager.userPayload(id, SESSION_START, { name: id })));
+    for (let i = 0; i < ids.length; i += 200)
+      await Promise.all(ids.slice(i, i + 200).map((id) => manager.userPayload(id, SESSION_START, { name: id })));
     await manager.idle();
     manager.close();
     await store.close();
@@ -74,7 +75,22 @@ export async function measureRestart(sessions = 10_000, nodeArgs: string[] = [])
     const started = performance.now();
     const child = spawn(
       process.execPath,
-      [...nodeArgs, BIN, 'serve', '--json', '--port', '0', '--data', data, '--deliver-url', deliverUrl, '--domain', emulator.url, '--username', emulator.email],
+      [
+        ...nodeArgs,
+        BIN,
+        'serve',
+        '--json',
+        '--port',
+        '0',
+        '--data',
+        data,
+        '--deliver-url',
+        deliverUrl,
+        '--domain',
+        emulator.url,
+        '--username',
+        emulator.email,
+      ],
       {
         stdio: ['ignore', 'pipe', 'ignore'],
         env: { ...process.env, GORGIAS_API_KEY: emulator.apiKey, LIVECHAT_CONFIG_DIR: join(dir, 'config'), NO_COLOR: '1' },

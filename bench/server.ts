@@ -103,11 +103,13 @@ if (kind === 'bare') {
   const dir = mkdtempSync(join(tmpdir(), 'livechat-bench-serve-'));
   const emulator = await startEmulator({ rateLimit: false });
   const store = openSqliteStore(join(dir, 'livechat.db'));
-  const metrics = await prometheusMetrics({ openSessions: () => store.count().open, deliveriesPending: () => 0, jobsPending: () => 0 });
-  const webhook = metrics.webhook;
-  metrics.webhook = (outcome) => {
-    count(outcome);
-    webhook(outcome);
+  const prometheus = await prometheusMetrics({ openSessions: () => store.count().open, deliveriesPending: () => 0, jobsPending: () => 0 });
+  const metrics = {
+    ...prometheus,
+    webhook: (outcome: string) => {
+      count(outcome);
+      prometheus.webhook(outcome);
+    },
   };
   const bridge = await createBridge({
     gorgias: { domain: emulator.url, username: emulator.email, apiKey: emulator.apiKey },
