@@ -1,4 +1,3 @@
 #!/usr/bin/env node
-import { main } from '../dist/main.js';
-
-main(process.argv.slice(2));
+// The CLI is one bundled file (see scripts/build.js); this folder is CommonJS (bin/package.json).
+require('../dist/livechat.cjs').main(process.argv.slice(2));

@@ -4,8 +4,10 @@ import { Command, Option, type OptionValues } from '@commander-js/extra-typings'
 import { createRequire } from 'node:module';
 import { processIo } from './io.js';
 
-const require = createRequire(import.meta.url);
-const { version } = require('../package.json') as { version: string };
+/** Set by the bundler (scripts/build.js) in the shipped CLI; read from package.json when run from the modules. */
+declare const LIVECHAT_VERSION: string | undefined;
+const version =
+  typeof LIVECHAT_VERSION === 'string' ? LIVECHAT_VERSION : (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Connection flags shared by every command that talks to Gorgias. */
 function withGorgias<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(cmd: Command<Args, Opts, Globals>) {

@@ -152,16 +152,21 @@ function validRequest(): Buffer {
   const id = `ok-${n}`;
   const text = `agent reply #${n} & 50% off + "quotes" 👋 é\nline 2`;
   sentValid.set(id, text);
-  const fields = { external_id: 'conv-ok', ticket_id: '77', event_id: id, message_id: String(50_000 + n), from_agent: 'true', token: TOKEN };
+  const fields = { external_id: 'conv-ok', ticket_id: '77', event_id: id, message_id: String(50_000 + n), from_agent: 'true' };
   switch (n % 3) {
     case 0:
-      return request('GET', path({ ...fields, text: encodeURIComponent(text) }));
-    case 1:
-      return request('POST', '/gorgias/webhook', { 'Content-Type': 'application/json' }, JSON.stringify({ ...fields, text }));
-    default:
+      return request('GET', path({ ...fields, text: encodeURIComponent(text), token: TOKEN }));
+    case 1: // the installed form: the token in a header
       return request(
         'POST',
         '/gorgias/webhook',
+        { 'Content-Type': 'application/json', 'X-Livechat-Token': TOKEN },
+        JSON.stringify({ ...fields, text }),
+      );
+    default:
+      return request(
+        'POST',
+        `/gorgias/webhook?token=${TOKEN}`,
         { 'Content-Type': 'application/x-www-form-urlencoded' },
         new URLSearchParams({ ...fields, text }).toString(),
       );
@@ -297,9 +302,9 @@ const badBodies: Hostile[] = [
   },
   { name: 'deeply nested object, no fields', data: jsonPost(`{"x":${deepObject(10_000)}}`), expect: 400 },
   {
-    name: 'token as an array',
+    name: 'token as an array in the body (no token: refused before the body is read)',
     data: request('POST', '/w', { 'Content-Type': 'application/json' }, JSON.stringify({ ...validJsonFields, token: [TOKEN] })),
-    expect: 400,
+    expect: 401,
   },
   {
     name: 'form body with a bad escape',
@@ -325,6 +330,11 @@ const badTokens: Hostile[] = [
   {
     name: 'no token in a JSON body',
     data: request('POST', '/w', { 'Content-Type': 'application/json' }, JSON.stringify(validJsonFields)),
+    expect: 401,
+  },
+  {
+    name: 'the token in the body only',
+    data: request('POST', '/w', { 'Content-Type': 'application/json' }, JSON.stringify({ ...validJsonFields, token: TOKEN })),
     expect: 401,
   },
   {
@@ -488,5 +498,101 @@ describe('webhook receiver under hostile input', () => {
     const connections = () => new Promise<number>((r, j) => receiver.server.getConnections((e, n) => (e ? j(e) : r(n))));
     for (let i = 0; i < 100 && (await connections()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(await connections(), 0, 'connections left open');
+  });
+});
+
+describe('webhook receiver against clients that hold sockets', () => {
+  // Short bounds, so the test does not wait 10 s; `livechat serve` uses the defaults (10 s and 15 s).
+  const LIMITS = { headersTimeoutMs: 300, requestTimeoutMs: 600, checkEveryMs: 50, maxConnections: 8 };
+  let bounded: RunningReceiver;
+  const seen: AgentWebhook[] = [];
+  /** Per request: whether the handler started to read its body. */
+  const reading: boolean[] = [];
+
+  before(async () => {
+    const handler = createReceiver({ token: TOKEN, onEvent: (e) => void seen.push(e) });
+    bounded = await listenReceiver(
+      (req, res) => {
+        handler(req, res);
+        reading.push(req.readableFlowing === true || req.listenerCount('data') > 0);
+      },
+      0,
+      '127.0.0.1',
+      LIMITS,
+    );
+  });
+  after(() => bounded.close());
+
+  interface Held {
+    socket: Socket;
+    /** Everything the server wrote, once it closed the connection; rejects after 5 s. */
+    closed: Promise<string>;
+  }
+
+  /** Connect and write `data`, and never anything more. */
+  const hold = (data: string) =>
+    new Promise<Held>((resolve, reject) => {
+      const socket = connect(bounded.port, '127.0.0.1', () => {
+        socket.write(data);
+        resolve({ socket, closed });
+      });
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      const closed = new Promise<string>((done, fail) => {
+        const timer = setTimeout(() => {
+          socket.destroy();
+          fail(new Error('the server kept the connection open for 5 s'));
+        }, 5000);
+        socket.on('close', () => {
+          clearTimeout(timer);
+          done(got);
+        });
+      });
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') reject(err);
+      });
+    });
+  const status = (answer: string) => Number(/^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1]);
+  const slowBody = (target: string, headers = '') =>
+    `POST ${target} HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n${headers}\r\n{"ticket":`;
+
+  it('a slow body without the token is refused before it is read, and the socket closed', async () => {
+    for (const [target, headers] of [
+      [path({ token: undefined }), ''],
+      [path({ token: 'nope' }), ''],
+      [path({ token: undefined }), 'X-Livechat-Token: nope\r\n'],
+    ]) {
+      const h = await hold(slowBody(target, headers));
+      const answer = await h.closed;
+      assert.equal(status(answer), 401, answer);
+      assert.match(answer, /connection: close/i);
+    }
+    assert.deepEqual(reading, [false, false, false], 'no body was read');
+    assert.equal(seen.length, 0);
+  });
+
+  it('a client that never finishes its headers, or its body, is dropped after the timeouts', async () => {
+    const headers = await hold(`GET ${path({ token: undefined })} HTTP/1.1\r\nHost: a\r\nX-Slow: 1`);
+    assert.equal(status(await headers.closed), 408);
+    const body = await hold(slowBody(path())); // with the token: the body is awaited, but not for ever
+    assert.equal(status(await body.closed), 408);
+    assert.equal(reading.at(-1), true, 'that body was being read');
+    const idle = await hold(''); // connected, says nothing
+    await idle.closed;
+    assert.equal(seen.length, 0);
+  });
+
+  it('connections past the cap are dropped at once; the others are served', async () => {
+    const held = await Promise.all(Array.from({ length: LIMITS.maxConnections }, () => hold(`GET ${path()} HTTP/1.1\r\nHost: a\r\n`)));
+    const extra = await hold(`GET ${path()} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    assert.equal(await extra.closed, '', 'dropped without an answer');
+    for (const h of held) h.socket.destroy();
+    await Promise.all(held.map((h) => h.closed));
+    const after = await hold(`GET ${path({ event_id: 'after-cap' })} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+    assert.equal(status(await after.closed), 200);
+    assert.deepEqual(
+      seen.map((e) => e.eventId),
+      ['after-cap'],
+    );
   });
 });

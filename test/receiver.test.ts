@@ -205,15 +205,32 @@ describe('webhook receiver', () => {
     assert.equal(lastText(), 'a&b#c+d=e');
   });
 
-  it('reads the params from a JSON or form body on POST', async () => {
-    const fields = { external_id: 'conv-1', ticket_id: 100, event_id: 'json-1', message_id: '7001', text: TRICKY, from_agent: true, token: TOKEN };
-    const json = await call(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fields) });
+  it('reads the params from a JSON or form body on POST; the token comes in the URL or the header, never the body', async () => {
+    const fields = { external_id: 'conv-1', ticket_id: 100, event_id: 'json-1', message_id: '7001', text: TRICKY, from_agent: true };
+    const json = await call(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-livechat-token': TOKEN },
+      body: JSON.stringify(fields),
+    });
     assert.deepEqual([json.status, json.body.outcome], [200, 'delivered']);
     assert.equal(lastText(), TRICKY);
     const form = new URLSearchParams({ ...fields, ticket_id: '100', event_id: 'form-1', message_id: '7002', text: 'form body', from_agent: '1' });
-    const formRes = await call(base, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    const formRes = await call(`${base}?token=${TOKEN}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
     assert.equal(formRes.body.outcome, 'delivered');
     assert.equal(lastText(), 'form body');
+    // The token is checked before a body is read: one in the body alone is no token.
+    const before = events.length;
+    const inBody = await call(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...fields, event_id: 'json-2', message_id: '7003', token: TOKEN }),
+    });
+    assert.deepEqual([inBody.status, inBody.body], [401, { error: 'missing token' }]);
+    assert.equal(events.length, before);
   });
 });
 

@@ -1,9 +1,10 @@
 // A local Gorgias: HTTP server (node:http), Basic auth, rate limit, faults, webhooks, agent console.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Ticket, TicketMessage } from '../gorgias/types.js';
 import { realClock, type Clock } from '../clock.js';
+import { sameSecret } from '../secret.js';
 import { ApiError } from './errors.js';
 import {
   DEFAULT_PAGE_SIZE,
@@ -98,12 +99,6 @@ export interface Emulator {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 export const CALL_LIMIT_HEADER = 'X-Gorgias-Account-Api-Call-Limit';
-
-function sameSecret(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
 
 /** `Authorization: Basic base64(email:key)` -> the key if the pair is right. */
 export function checkBasicAuth(header: string | undefined, email: string, apiKey: string): boolean {

@@ -41,13 +41,13 @@ function page(title: string, script: string, body: Record<string, string> = {}):
 }
 
 /**
- * Where the compiled modules are: beside this file in dist/, or, when this file runs from src/
- * (tests through tsx), in the build's dist/.
+ * Where the compiled modules are: beside this file in dist/; under dist/playground/ when this
+ * code runs from the bundled CLI (dist/livechat.cjs); or, when it runs from src/ (tests through
+ * tsx), in the build's dist/.
  */
 function webDir(): URL {
-  const here = new URL('./web/', import.meta.url);
-  if (existsSync(fileURLToPath(new URL('dom.js', here)))) return here;
-  return new URL('../../dist/playground/web/', import.meta.url);
+  const candidates = ['./web/', './playground/web/', '../../dist/playground/web/'].map((p) => new URL(p, import.meta.url));
+  return candidates.find((dir) => existsSync(fileURLToPath(new URL('dom.js', dir)))) ?? candidates[0];
 }
 
 export interface PagesOptions {

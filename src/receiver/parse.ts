@@ -27,20 +27,27 @@
 //   or a plus (form-encoded, or raw with nothing else to tell), (3) it was sent unencoded and holds
 //   a `%XX` that may have been typed as such, or (4) it, or the flag, is missing or `None` while the
 //   message id is known.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { secretMatcher } from '../secret.js';
 import { WEBHOOK_EVENT } from '../webhook/template.js';
 import type { AgentWebhook } from '../session/types.js';
 
-export type ParseResult = { ok: true; event: AgentWebhook } | { ok: false; status: 400 | 401; reason: string };
+export type Refusal = { ok: false; status: 400 | 401; reason: string };
+export type ParseResult = { ok: true; event: AgentWebhook } | Refusal;
 
 export interface ParseOptions {
-  /** The secret the URL must carry. Without it, the token is not checked (tests of parsing alone). */
-  token?: string;
+  /**
+   * The secret the URL (or the header) must carry, or a check of it (`secretMatcher`, which hashes
+   * the expected secret once). Without it, the token is not checked (tests of parsing alone).
+   */
+  token?: string | ((given: string) => boolean);
   /** A token sent in the `X-Livechat-Token` header instead of the query. */
   headerToken?: string;
 }
 
-const KNOWN = new Set(['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'text', 'from_agent', 'channel', 'token']);
+const PARAM_NAMES = ['external_id', 'ticket_id', 'event_type', 'event_id', 'message_id', 'text', 'from_agent', 'channel', 'token'] as const;
+export type ParamName = (typeof PARAM_NAMES)[number];
+const KNOWN: ReadonlySet<string> = new Set(PARAM_NAMES);
+const isKnown = (key: string): key is ParamName => KNOWN.has(key);
 /** Characters that an encoder would have escaped: if one is there, the value was not (fully) encoded. */
 const RAW_HINT = /[\s&#=?/:;,@$<>"{}|\\^`[\]]|[^\x00-\x7f]/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -80,6 +87,7 @@ const plusIsSpace = (raw: string) => !RAW_HINT.test(raw) && !/%20/i.test(raw);
 
 /** The text value, whichever way it was (or was not) encoded. See the header comment. */
 export function decodeText(raw: string): string {
+  if (!raw.includes('+')) return percentDecode(raw);
   return percentDecode(plusIsSpace(raw) ? raw.replace(/\+/g, ' ') : raw);
 }
 
@@ -95,6 +103,7 @@ export function textInDoubt(raw: string, complete: boolean): boolean {
 
 /** A plain form-style value (ids, flags, the token). */
 function decodeValue(raw: string): string {
+  if (raw.indexOf('+') < 0 && raw.indexOf('%') < 0) return raw; // the usual case: nothing to decode
   return percentDecode(raw.replace(/\+/g, ' '));
 }
 
@@ -104,45 +113,92 @@ interface QueryText {
   complete: boolean;
 }
 
-function setParam(params: Map<string, string>, key: string, value: string): void {
-  if (!KNOWN.has(key)) return; // tolerate extra params
-  const before = params.get(key);
-  if (before !== undefined && before !== value) throw new WebhookFormatError(`parameter "${key}" is given twice`);
-  params.set(key, value);
+/** The params of a webhook, by name. */
+export type WebhookParams = Partial<Record<ParamName, string>>;
+
+export interface WebhookQuery {
+  params: WebhookParams;
+  /** The text as it came in the query, when it did. */
+  text?: QueryText;
 }
 
-/** Split `a=1&b=2` into known params (a form body, or the query once the text is cut out). */
-function splitParams(query: string, params: Map<string, string>): void {
-  for (const part of query.split('&')) {
-    if (!part) continue;
-    const eq = part.indexOf('=');
-    setParam(params, decodeValue(eq < 0 ? part : part.slice(0, eq)), eq < 0 ? '' : decodeValue(part.slice(eq + 1)));
+function setParam(params: WebhookParams, key: ParamName, value: string): void {
+  const before = params[key];
+  if (before !== undefined && before !== value) throw new WebhookFormatError(`parameter "${key}" is given twice`);
+  params[key] = value;
+}
+
+/** The known param named by `query[from, to)`, compared in place (no string is made for it). */
+function keyAt(query: string, from: number, to: number): ParamName | undefined {
+  const length = to - from;
+  for (const name of PARAM_NAMES) if (name.length === length && query.startsWith(name, from)) return name;
+  // An encoded key (`ext%65rnal_id`): decode it (rare).
+  const percent = query.indexOf('%', from);
+  const plus = query.indexOf('+', from);
+  if ((percent < 0 || percent >= to) && (plus < 0 || plus >= to)) return undefined;
+  const key = decodeValue(query.slice(from, to));
+  return isKnown(key) ? key : undefined;
+}
+
+/**
+ * The known params of `query[from, to)` (`a=1&b=2`), in one pass: a key is decoded only when it
+ * needs it, and a value only when its key is one we read (extra params are tolerated, unread).
+ */
+function scanParams(query: string, from: number, to: number, params: WebhookParams): void {
+  for (let i = from; i < to;) {
+    let amp = query.indexOf('&', i);
+    if (amp < 0 || amp > to) amp = to;
+    if (amp > i) {
+      let eq = query.indexOf('=', i);
+      if (eq < 0 || eq > amp) eq = amp;
+      const key = keyAt(query, i, eq);
+      if (key !== undefined) setParam(params, key, eq < amp ? decodeValue(query.slice(eq + 1, amp)) : '');
+    }
+    i = amp + 1;
   }
+}
+
+/** Split `a=1&b=2` into known params (a form body). */
+function splitParams(query: string, params: WebhookParams): void {
+  scanParams(query, 0, query.length, params);
 }
 
 /** The query -> params, with the text cut out structurally first (see the header comment). */
-export function parseQuery(query: string): { params: Map<string, string>; text?: QueryText } {
-  const params = new Map<string, string>();
-  let rest = query;
-  let text: QueryText | undefined;
-  const textAt = query.startsWith('text=') ? 0 : query.indexOf('&text=') + 1;
-  if (textAt > 0 || query.startsWith('text=')) {
-    const valueAt = textAt + 'text='.length;
-    let end = query.lastIndexOf('&from_agent=');
-    const complete = end >= valueAt;
-    if (end < valueAt) end = query.lastIndexOf('&token=');
-    if (end < valueAt) end = query.length;
-    text = { raw: query.slice(valueAt, end), complete };
-    params.set('text', decodeText(text.raw));
-    rest = `${query.slice(0, Math.max(0, textAt - 1))}${query.slice(end)}`;
+export function parseQuery(query: string): WebhookQuery {
+  const params: WebhookParams = {};
+  const startsWithText = query.startsWith('text=');
+  const textAt = startsWithText ? 0 : query.indexOf('&text=') + 1;
+  if (textAt === 0 && !startsWithText) {
+    scanParams(query, 0, query.length, params);
+    return { params };
   }
-  splitParams(rest, params);
+  const valueAt = textAt + 'text='.length;
+  let end = query.lastIndexOf('&from_agent=');
+  const complete = end >= valueAt;
+  if (end < valueAt) end = query.lastIndexOf('&token=');
+  if (end < valueAt) end = query.length;
+  const text: QueryText = { raw: query.slice(valueAt, end), complete };
+  params.text = decodeText(text.raw);
+  scanParams(query, 0, Math.max(0, textAt - 1), params);
+  scanParams(query, end, query.length, params);
   return { params, text };
 }
 
-/** Query or form body -> params (kept for callers that want the map only). */
-export function parseParams(query: string): Map<string, string> {
+/** Query or form body -> params (for callers that want the params only). */
+export function parseParams(query: string): WebhookParams {
   return parseQuery(query).params;
+}
+
+/** The params of a request URL's query. Throws a WebhookFormatError when it cannot be read. */
+export function readQuery(rawUrl: string): WebhookQuery {
+  const q = rawUrl.indexOf('?');
+  return q < 0 ? { params: {} } : parseQuery(rawUrl.slice(q + 1));
+}
+
+/** The token a request carries: the URL's `token=` (a pasted integration), else the header (an installed one). */
+export function givenToken(query: WebhookQuery, headerToken: string | undefined): string | undefined {
+  const given = query.params.token ?? headerToken;
+  return given === '' ? undefined : given;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -160,7 +216,7 @@ function jsonValue(key: string, v: unknown): string | undefined {
  * `message.from_agent`, `message.channel`, and `event.id` and `event.type` when given. Otherwise a
  * flat object of the known keys.
  */
-function paramsFromJson(text: string): Map<string, string> {
+function paramsFromJson(text: string): WebhookParams {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -168,10 +224,10 @@ function paramsFromJson(text: string): Map<string, string> {
     throw new WebhookFormatError('the body is not valid JSON');
   }
   if (!isObject(body)) throw new WebhookFormatError('the JSON body must be an object');
-  const params = new Map<string, string>();
-  const put = (key: string, v: unknown) => {
+  const params: WebhookParams = {};
+  const put = (key: ParamName, v: unknown) => {
     const value = jsonValue(key, v);
-    if (value !== undefined) params.set(key, value);
+    if (value !== undefined) params[key] = value;
   };
   if (isObject(body.message) || isObject(body.ticket)) {
     const ticket = isObject(body.ticket) ? body.ticket : {};
@@ -187,13 +243,14 @@ function paramsFromJson(text: string): Map<string, string> {
     put('event_type', event.type);
     return params;
   }
-  for (const [k, v] of Object.entries(body)) if (KNOWN.has(k)) put(k, v);
+  for (const [k, v] of Object.entries(body)) if (isKnown(k)) put(k, v);
   return params;
 }
 
-function bodyParams(body: Buffer | string, contentType: string | undefined): Map<string, string> {
+/** The params a body carries. Throws a WebhookFormatError when it cannot be read. */
+export function bodyParams(body: Buffer | string, contentType: string | undefined): WebhookParams {
   const size = typeof body === 'string' ? body.length : body.byteLength;
-  if (size === 0) return new Map();
+  if (size === 0) return {};
   let text: string;
   try {
     text = typeof body === 'string' ? body : utf8.decode(body);
@@ -204,12 +261,12 @@ function bodyParams(body: Buffer | string, contentType: string | undefined): Map
   if (type === 'application/json' || type.endsWith('+json')) return paramsFromJson(text);
   if (type === 'application/x-www-form-urlencoded') {
     // A form body is encoded whole by the sender: "+" is a space, as in any form.
-    const params = new Map<string, string>();
+    const params: WebhookParams = {};
     splitParams(text, params);
     return params;
   }
   if (!type && /^\s*\{/.test(text)) return paramsFromJson(text);
-  return new Map(); // other bodies carry nothing we read
+  return {}; // other bodies carry nothing we read
 }
 
 export function parseFromAgent(value: string): boolean | undefined {
@@ -218,65 +275,82 @@ export function parseFromAgent(value: string): boolean | undefined {
   return undefined;
 }
 
-/** Constant-time token check: both sides hashed to the same length first. */
-export function tokenMatches(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given, 'utf8').digest();
-  const b = createHash('sha256').update(expected, 'utf8').digest();
-  return timingSafeEqual(a, b);
-}
-
 /** Missing: absent, empty, Python's `None`, JSON's `null`, or a template variable left unfilled. */
 export function blank(v: string | undefined): v is undefined {
   if (v === undefined) return true;
   const t = v.trim();
-  return t === '' || t === 'None' || t === 'null' || /^\{\{.*\}\}$/.test(t);
+  return t === '' || t === 'None' || t === 'null' || (t.startsWith('{{') && /^\{\{.*\}\}$/.test(t));
 }
 
-export function parseWebhook(rawUrl: string, body: Buffer | string, contentType: string | undefined, options: ParseOptions = {}): ParseResult {
-  const bad = (reason: string): ParseResult => ({ ok: false, status: 400, reason });
-  let params: Map<string, string>;
-  let queryText: QueryText | undefined;
-  let fromBody: Map<string, string>;
-  try {
-    const q = rawUrl.indexOf('?');
-    const parsed = q < 0 ? { params: new Map<string, string>() } : parseQuery(rawUrl.slice(q + 1));
-    params = parsed.params;
-    queryText = parsed.text;
-    fromBody = bodyParams(body, contentType);
-    // A body is unambiguous: what it says wins, and a missing value there does not erase the query's.
-    for (const [k, v] of fromBody) if (!blank(v) || k === 'text') params.set(k, v);
-  } catch (err) {
-    // The token may be unreadable too: a request we cannot read is refused the same way either way.
-    return bad(err instanceof WebhookFormatError ? err.message : 'unreadable request');
-  }
+const bad = (reason: string): Refusal => ({ ok: false, status: 400, reason });
+/** A request we cannot read is refused the same way whatever part of it is unreadable (the token too). */
+const unreadable = (err: unknown): Refusal => bad(err instanceof WebhookFormatError ? err.message : 'unreadable request');
 
+/** 401 unless the request carries the token, in the URL or the header. `undefined`: it does. */
+export function checkToken(query: WebhookQuery, headerToken: string | undefined, matches: (given: string) => boolean): Refusal | undefined {
+  const given = givenToken(query, headerToken);
+  if (given === undefined) return { ok: false, status: 401, reason: 'missing token' };
+  if (!matches(given)) return { ok: false, status: 401, reason: 'invalid token' };
+  return undefined;
+}
+
+/**
+ * One webhook request -> an AgentWebhook, in the order the receiver takes it: the query, the token
+ * (URL or header, never the body: it is checked before a body is read), then the body.
+ */
+export function parseWebhook(rawUrl: string, body: Buffer | string, contentType: string | undefined, options: ParseOptions = {}): ParseResult {
+  let query: WebhookQuery;
+  try {
+    query = readQuery(rawUrl);
+  } catch (err) {
+    return unreadable(err);
+  }
   if (options.token !== undefined) {
-    const given = params.get('token') ?? options.headerToken;
-    if (given === undefined || given === '') return { ok: false, status: 401, reason: 'missing token' };
-    if (!tokenMatches(given, options.token)) return { ok: false, status: 401, reason: 'invalid token' };
+    const matches = typeof options.token === 'string' ? secretMatcher(options.token) : options.token;
+    const refused = checkToken(query, options.headerToken, matches);
+    if (refused) return refused;
+  }
+  let fromBody: WebhookParams | undefined;
+  try {
+    fromBody = bodyParams(body, contentType);
+  } catch (err) {
+    return unreadable(err);
+  }
+  return webhookFrom(query, fromBody);
+}
+
+/** The event from a query and the params of the body, if any (the token already checked). */
+export function webhookFrom(query: WebhookQuery, fromBody: WebhookParams | undefined): ParseResult {
+  const { params, text: queryText } = query;
+  // A body is unambiguous: what it says wins, and a missing value there does not erase the query's.
+  if (fromBody) {
+    for (const k of PARAM_NAMES) {
+      const v = fromBody[k];
+      if (v !== undefined && (!blank(v) || k === 'text')) params[k] = v;
+    }
   }
 
   const event: AgentWebhook = { text: '', fromAgent: false };
-  const externalId = params.get('external_id');
+  const externalId = params.external_id;
   if (!blank(externalId)) event.conversationId = externalId;
-  const ticketId = params.get('ticket_id');
+  const ticketId = params.ticket_id;
   if (!blank(ticketId)) {
     if (!/^\d{1,15}$/.test(ticketId.trim())) return bad('ticket_id must be a number');
     event.ticketId = Number(ticketId);
   }
   if (event.conversationId === undefined && event.ticketId === undefined) return bad('missing external_id (and ticket_id)');
-  const eventType = params.get('event_type');
+  const eventType = params.event_type;
   if (!blank(eventType)) event.eventType = eventType;
-  const eventId = params.get('event_id');
-  const messageId = params.get('message_id');
+  const eventId = params.event_id;
+  const messageId = params.message_id;
   if (!blank(eventId)) event.eventId = eventId.trim();
   if (!blank(messageId)) event.messageId = messageId.trim();
   if (event.eventId === undefined && event.messageId === undefined) return bad('missing event_id and message_id');
   // Only a message id lets the engine read the message back.
   const canRead = event.messageId !== undefined && /^\d{1,15}$/.test(event.messageId);
 
-  const text = params.get('text');
-  const textFromBody = fromBody.has('text');
+  const text = params.text;
+  const textFromBody = fromBody?.text !== undefined;
   let doubt = false;
   if (blank(text)) {
     // `None` or nothing: an empty message is shown as nothing, a missing one is read back.
@@ -287,7 +361,7 @@ export function parseWebhook(rawUrl: string, body: Buffer | string, contentType:
     if (!textFromBody && queryText) doubt = textInDoubt(queryText.raw, queryText.complete);
   }
 
-  const fromAgent = params.get('from_agent');
+  const fromAgent = params.from_agent;
   if (blank(fromAgent)) {
     if (!canRead) return bad('missing from_agent');
     // Read back: Gorgias says who wrote it.
@@ -299,7 +373,7 @@ export function parseWebhook(rawUrl: string, body: Buffer | string, contentType:
     event.fromAgent = flag;
   }
 
-  const channel = params.get('channel');
+  const channel = params.channel;
   if (!blank(channel)) event.channel = channel.trim();
   // A customer's message is an echo whatever its text: nothing to read back.
   if (event.fromAgent) {

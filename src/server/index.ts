@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { realClock, type Clock } from '../clock.js';
 import { isDoctorConversation } from '../protocol.js';
-import { createReceiver, SERVER_MAX_HEADER_SIZE } from '../receiver/index.js';
+import { createReceiver, DEFAULT_MAX_CONNECTIONS, serverOptions } from '../receiver/index.js';
 import { secretMatcher } from '../secret.js';
 import type { SessionManager } from '../session/manager.js';
 import { ChannelError, channelInput, channelRoute, conversationView, submittedBody } from './channel.js';
@@ -13,10 +13,6 @@ import type { BridgeMetrics } from './metrics.js';
 import { messageIdFilter, RECENT_WEBHOOKS_PATH, recentWebhooks } from './recent.js';
 
 export const CHANNEL_MAX_BODY_BYTES = 64 * 1024;
-/** A client gets this long to send its headers, and its whole request. */
-export const HEADERS_TIMEOUT_MS = 10_000;
-export const REQUEST_TIMEOUT_MS = 15_000;
-export const DEFAULT_MAX_CONNECTIONS = 1024;
 export const WEBHOOK_PATH = '/gorgias/webhook';
 
 export interface BridgeServerOptions {
@@ -179,10 +175,8 @@ export interface ListenOptions {
 }
 
 export function listenBridge(handler: RequestHandler, options: ListenOptions): Promise<RunningServer> {
-  const server = createServer(
-    { maxHeaderSize: SERVER_MAX_HEADER_SIZE, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5000 },
-    handler,
-  );
+  // The receiver's bounds: headers in 10 s, the whole request in 15 s, at most 1024 connections.
+  const server = createServer(serverOptions(), handler);
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
