@@ -41,7 +41,10 @@ export function cliDoc(): string {
 
 /** GitHub's heading anchor. */
 export function anchor(path: string): string {
-  return (path ? `livechat ${path}` : 'livechat --help').toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+  return (path ? `livechat ${path}` : 'livechat --help')
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

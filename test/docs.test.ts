@@ -9,7 +9,9 @@ import { cliDoc } from '../scripts/docs-cli.ts';
 const root = resolve(import.meta.dirname, '..');
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
 const readme = read('README.md');
-const docs = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+const docs = readdirSync(join(root, 'docs'))
+  .filter((f) => f.endsWith('.md'))
+  .map((f) => `docs/${f}`);
 
 test('docs/cli.md is every command with its --help, as the CLI prints it (run `npm run docs` to update)', () => {
   assert.equal(read('docs/cli.md'), cliDoc());
