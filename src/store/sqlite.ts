@@ -1,7 +1,11 @@
 // The session store on one SQLite file (better-sqlite3, WAL): what `livechat serve` runs on. A
-// commit is one transaction, so a webhook or a channel call is answered only once everything it
-// changed is on disk. The file is held with an exclusive lock for as long as the store is open:
-// a second process on the same file is refused at once, and the OS drops the lock if we die.
+// commit is atomic, and a webhook or a channel call is answered only once everything it changed is
+// on disk. Group commit: what is asked in one turn of the event loop runs in one transaction, in
+// the order asked, each write in a SAVEPOINT of its own (a CommitConflict undoes only its own
+// commit), and every caller hears back only after that transaction's COMMIT. One WAL write then
+// serves a whole burst of webhooks instead of one each. The file is held with an exclusive lock
+// for as long as the store is open: a second process on the same file is refused at once, and the
+// OS drops the lock if we die.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -126,7 +130,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     return r && { version: r.version, state: JSON.parse(r.state) as ConversationState, timers: JSON.parse(r.timers) as Timers };
   };
 
-  const commit = db.transaction((c: Commit): CommitResult => {
+  // Always run inside the batch's transaction, in a savepoint of its own.
+  const commit = (c: Commit): CommitResult => {
     const version = c.expectVersion + 1;
     const current = q.version.get(c.conversationId)?.version ?? 0;
     if (current !== c.expectVersion) throw new CommitConflict(c.conversationId);
@@ -153,22 +158,60 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     }));
     if (c.linkTicket !== undefined) q.link.run(c.linkTicket, c.conversationId);
     return { version, jobs, deliveries };
-  });
-
-  let closed = false;
-  const run = <T>(fn: () => T): Promise<T> => {
-    if (closed) return Promise.reject(new Error('the data file is closed'));
-    return new Promise((resolve) => resolve(fn()));
   };
+
+  // The group commit. A read joins the queue too, so it sees every write asked before it.
+  const queue: Queued[] = [];
+  let scheduled = false;
+  /** One write of the batch, in its own SAVEPOINT (a transaction function nested in another). */
+  const savepoint = db.transaction((fn: () => unknown) => fn());
+  const applyAll = db.transaction((items: Queued[]): Outcome[] =>
+    items.map((item): Outcome => {
+      try {
+        return { ok: true, value: item.write ? savepoint(item.fn) : item.fn() };
+      } catch (err) {
+        // SQLite rolled the whole transaction back (disk full, I/O error): the others are gone too.
+        if (!db.inTransaction) throw err;
+        return { ok: false, err };
+      }
+    }),
+  );
+  const flush = () => {
+    scheduled = false;
+    const items = queue.splice(0);
+    if (!items.length) return;
+    let outcomes: Outcome[];
+    try {
+      outcomes = applyAll(items);
+    } catch (err) {
+      for (const item of items) item.reject(err);
+      return;
+    }
+    // After COMMIT: only now may anyone be answered.
+    outcomes.forEach((o, i) => (o.ok ? items[i].resolve(o.value) : items[i].reject(o.err)));
+  };
+  let closed = false;
+  const enqueue = <T>(fn: () => T, write: boolean): Promise<T> => {
+    if (closed) return Promise.reject(new Error('the data file is closed'));
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ fn, write, resolve: resolve as (value: unknown) => void, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+  };
+  const read = <T>(fn: () => T) => enqueue(fn, false);
+  const write = <T>(fn: () => T) => enqueue(fn, true);
 
   return {
     path,
-    load: (id) => run(() => row(id)),
+    load: (id) => read(() => row(id)),
     peek: (id) => (closed ? undefined : row(id)),
-    commit: (c) => run(() => commit(c)),
-    conversationForTicket: (ticketId) => run(() => q.ticket.get(ticketId)?.conversation),
+    commit: (c) => write(() => commit(c)),
+    conversationForTicket: (ticketId) => read(() => q.ticket.get(ticketId)?.conversation),
     recover: () =>
-      run((): Recovery => ({
+      read((): Recovery => ({
         timers: q.live.all().map((r) => ({ conversationId: r.id, timers: JSON.parse(r.timers) as Timers })),
         jobs: q.jobs.all().map((r) => ({ seq: r.seq, conversationId: r.conversation, op: JSON.parse(r.op) as HelpdeskOp })),
         deliveries: q.deliveries.all().map((r) => ({
@@ -180,25 +223,35 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
           nextAt: r.next_at,
         })),
       })),
-    delivered: (seq) => run(() => void q.delivered.run(seq)),
-    deferDelivery: (seq, attempts, nextAt) => run(() => void q.defer.run(attempts, nextAt, seq)),
+    delivered: (seq) => write(() => void q.delivered.run(seq)),
+    deferDelivery: (seq, attempts, nextAt) => write(() => void q.defer.run(attempts, nextAt, seq)),
     forget: (before) =>
-      run(() => {
+      write(() => {
         const n = q.forget.run(before).changes;
         if (n > 0) q.unlink.run();
         return n;
       }),
-    healthy: () => run(() => db.prepare('SELECT 1').get() !== undefined),
+    healthy: () => read(() => db.prepare('SELECT 1').get() !== undefined),
     count: () => q.counts.get()!,
     close: () => {
       if (!closed) {
         closed = true;
+        flush(); // what was asked before close is committed (and answered) first
         db.close();
       }
       return Promise.resolve();
     },
   };
 }
+
+interface Queued {
+  fn: () => unknown;
+  write: boolean;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
 function deliveryBody(d: Delivery): Omit<Delivery, 'id' | 'conversationId'> {
   return { createdAt: d.createdAt, ...(d.user ? { user: d.user } : {}), ...(d.bot ? { bot: d.bot } : {}) };
