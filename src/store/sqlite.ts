@@ -76,6 +76,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     // Hold the file for as long as we run: a second `serve` on it fails at once instead of sharing it.
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
+    // The savepoints' undo journal in memory, not in a temp file written page by page (nothing durable is in it).
+    db.pragma('temp_store = MEMORY');
     db.exec('BEGIN IMMEDIATE');
     db.exec(SCHEMA);
     db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
@@ -96,7 +98,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const q = {
     load: db.prepare<[string], ConversationRow>('SELECT version, state, timers FROM conversations WHERE id = ?'),
     version: db.prepare<[string], { version: number }>('SELECT version FROM conversations WHERE id = ?'),
-    insert: db.prepare('INSERT INTO conversations (id, version, state, timers, live, at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insert: db.prepare('INSERT OR IGNORE INTO conversations (id, version, state, timers, live, at) VALUES (?, ?, ?, ?, ?, ?)'),
     update: db.prepare('UPDATE conversations SET version = ?, state = ?, timers = ?, live = ?, at = ? WHERE id = ? AND version = ?'),
     remove: db.prepare('DELETE FROM conversations WHERE id = ?'),
     addJob: db.prepare('INSERT INTO jobs (conversation, op) VALUES (?, ?)'),
@@ -133,15 +135,20 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   // Always run inside the batch's transaction, in a savepoint of its own.
   const commit = (c: Commit): CommitResult => {
     const version = c.expectVersion + 1;
-    const current = q.version.get(c.conversationId)?.version ?? 0;
-    if (current !== c.expectVersion) throw new CommitConflict(c.conversationId);
-    if (!c.state) q.remove.run(c.conversationId);
-    else {
+    // The compare-and-set is the write itself (no row written: another writer was first), and it comes before any other write.
+    if (!c.state) {
+      const current = q.version.get(c.conversationId)?.version ?? 0;
+      if (current !== c.expectVersion) throw new CommitConflict(c.conversationId);
+      q.remove.run(c.conversationId);
+    } else {
       const live = c.state.mode === 'LIVECHAT' || Object.keys(c.timers).length > 0 ? 1 : 0;
       const state = JSON.stringify(c.state);
       const timers = JSON.stringify(c.timers);
-      if (c.expectVersion === 0) q.insert.run(c.conversationId, version, state, timers, live, c.at);
-      else q.update.run(version, state, timers, live, c.at, c.conversationId, c.expectVersion);
+      const written =
+        c.expectVersion === 0
+          ? q.insert.run(c.conversationId, version, state, timers, live, c.at).changes
+          : q.update.run(version, state, timers, live, c.at, c.conversationId, c.expectVersion).changes;
+      if (written !== 1) throw new CommitConflict(c.conversationId);
     }
     if (c.doneJob !== undefined) q.doneJob.run(c.doneJob);
     if (c.updateJob) q.updateJob.run(JSON.stringify(c.updateJob.op), c.updateJob.seq);
@@ -164,11 +171,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const queue: Queued[] = [];
   let scheduled = false;
   /** One write of the batch, in its own SAVEPOINT (a transaction function nested in another). */
-  const savepoint = db.transaction((fn: () => unknown) => fn());
+  const inSavepoint = db.transaction((fn: () => unknown) => fn());
   const applyAll = db.transaction((items: Queued[]): Outcome[] =>
     items.map((item): Outcome => {
       try {
-        return { ok: true, value: item.write ? savepoint(item.fn) : item.fn() };
+        return { ok: true, value: item.savepoint ? inSavepoint(item.fn) : item.fn() };
       } catch (err) {
         // SQLite rolled the whole transaction back (disk full, I/O error): the others are gone too.
         if (!db.inTransaction) throw err;
@@ -191,27 +198,29 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     outcomes.forEach((o, i) => (o.ok ? items[i].resolve(o.value) : items[i].reject(o.err)));
   };
   let closed = false;
-  const enqueue = <T>(fn: () => T, write: boolean): Promise<T> => {
+  const enqueue = <T>(fn: () => T, savepoint: boolean): Promise<T> => {
     if (closed) return Promise.reject(new Error('the data file is closed'));
     return new Promise<T>((resolve, reject) => {
-      queue.push({ fn, write, resolve: resolve as (value: unknown) => void, reject });
+      queue.push({ fn, savepoint, resolve: resolve as (value: unknown) => void, reject });
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
       }
     });
   };
-  const read = <T>(fn: () => T) => enqueue(fn, false);
-  const write = <T>(fn: () => T) => enqueue(fn, true);
+  /** A read, or a write of one statement (SQLite undoes a failed statement on its own). */
+  const run = <T>(fn: () => T) => enqueue(fn, false);
+  /** Several statements that stand or fall together. */
+  const atomically = <T>(fn: () => T) => enqueue(fn, true);
 
   return {
     path,
-    load: (id) => read(() => row(id)),
+    load: (id) => run(() => row(id)),
     peek: (id) => (closed ? undefined : row(id)),
-    commit: (c) => write(() => commit(c)),
-    conversationForTicket: (ticketId) => read(() => q.ticket.get(ticketId)?.conversation),
+    commit: (c) => atomically(() => commit(c)),
+    conversationForTicket: (ticketId) => run(() => q.ticket.get(ticketId)?.conversation),
     recover: () =>
-      read((): Recovery => ({
+      run((): Recovery => ({
         timers: q.live.all().map((r) => ({ conversationId: r.id, timers: JSON.parse(r.timers) as Timers })),
         jobs: q.jobs.all().map((r) => ({ seq: r.seq, conversationId: r.conversation, op: JSON.parse(r.op) as HelpdeskOp })),
         deliveries: q.deliveries.all().map((r) => ({
@@ -223,15 +232,15 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
           nextAt: r.next_at,
         })),
       })),
-    delivered: (seq) => write(() => void q.delivered.run(seq)),
-    deferDelivery: (seq, attempts, nextAt) => write(() => void q.defer.run(attempts, nextAt, seq)),
+    delivered: (seq) => run(() => void q.delivered.run(seq)),
+    deferDelivery: (seq, attempts, nextAt) => run(() => void q.defer.run(attempts, nextAt, seq)),
     forget: (before) =>
-      write(() => {
+      atomically(() => {
         const n = q.forget.run(before).changes;
         if (n > 0) q.unlink.run();
         return n;
       }),
-    healthy: () => read(() => db.prepare('SELECT 1').get() !== undefined),
+    healthy: () => run(() => db.prepare('SELECT 1').get() !== undefined),
     count: () => q.counts.get()!,
     close: () => {
       if (!closed) {
@@ -246,7 +255,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
 interface Queued {
   fn: () => unknown;
-  write: boolean;
+  savepoint: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
