@@ -1,7 +1,11 @@
 // The session store on one SQLite file (better-sqlite3, WAL): what `livechat serve` runs on. A
-// commit is one transaction, so a webhook or a channel call is answered only once everything it
-// changed is on disk. The file is held with an exclusive lock for as long as the store is open:
-// a second process on the same file is refused at once, and the OS drops the lock if we die.
+// commit is atomic, and a webhook or a channel call is answered only once everything it changed is
+// on disk. Group commit: what is asked in one turn of the event loop runs in one transaction, in
+// the order asked, each write in a SAVEPOINT of its own (a CommitConflict undoes only its own
+// commit), and every caller hears back only after that transaction's COMMIT. One WAL write then
+// serves a whole burst of webhooks instead of one each. The file is held with an exclusive lock
+// for as long as the store is open: a second process on the same file is refused at once, and the
+// OS drops the lock if we die.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -72,6 +76,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     // Hold the file for as long as we run: a second `serve` on it fails at once instead of sharing it.
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
+    // The savepoints' undo journal in memory, not in a temp file written page by page (nothing durable is in it).
+    db.pragma('temp_store = MEMORY');
     db.exec('BEGIN IMMEDIATE');
     db.exec(SCHEMA);
     db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
@@ -92,7 +98,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const q = {
     load: db.prepare<[string], ConversationRow>('SELECT version, state, timers FROM conversations WHERE id = ?'),
     version: db.prepare<[string], { version: number }>('SELECT version FROM conversations WHERE id = ?'),
-    insert: db.prepare('INSERT INTO conversations (id, version, state, timers, live, at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insert: db.prepare('INSERT OR IGNORE INTO conversations (id, version, state, timers, live, at) VALUES (?, ?, ?, ?, ?, ?)'),
     update: db.prepare('UPDATE conversations SET version = ?, state = ?, timers = ?, live = ?, at = ? WHERE id = ? AND version = ?'),
     remove: db.prepare('DELETE FROM conversations WHERE id = ?'),
     addJob: db.prepare('INSERT INTO jobs (conversation, op) VALUES (?, ?)'),
@@ -126,17 +132,23 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     return r && { version: r.version, state: JSON.parse(r.state) as ConversationState, timers: JSON.parse(r.timers) as Timers };
   };
 
-  const commit = db.transaction((c: Commit): CommitResult => {
+  // Always run inside the batch's transaction, in a savepoint of its own.
+  const commit = (c: Commit): CommitResult => {
     const version = c.expectVersion + 1;
-    const current = q.version.get(c.conversationId)?.version ?? 0;
-    if (current !== c.expectVersion) throw new CommitConflict(c.conversationId);
-    if (!c.state) q.remove.run(c.conversationId);
-    else {
+    // The compare-and-set is the write itself (no row written: another writer was first), and it comes before any other write.
+    if (!c.state) {
+      const current = q.version.get(c.conversationId)?.version ?? 0;
+      if (current !== c.expectVersion) throw new CommitConflict(c.conversationId);
+      q.remove.run(c.conversationId);
+    } else {
       const live = c.state.mode === 'LIVECHAT' || Object.keys(c.timers).length > 0 ? 1 : 0;
       const state = JSON.stringify(c.state);
       const timers = JSON.stringify(c.timers);
-      if (c.expectVersion === 0) q.insert.run(c.conversationId, version, state, timers, live, c.at);
-      else q.update.run(version, state, timers, live, c.at, c.conversationId, c.expectVersion);
+      const written =
+        c.expectVersion === 0
+          ? q.insert.run(c.conversationId, version, state, timers, live, c.at).changes
+          : q.update.run(version, state, timers, live, c.at, c.conversationId, c.expectVersion).changes;
+      if (written !== 1) throw new CommitConflict(c.conversationId);
     }
     if (c.doneJob !== undefined) q.doneJob.run(c.doneJob);
     if (c.updateJob) q.updateJob.run(JSON.stringify(c.updateJob.op), c.updateJob.seq);
@@ -153,19 +165,59 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     }));
     if (c.linkTicket !== undefined) q.link.run(c.linkTicket, c.conversationId);
     return { version, jobs, deliveries };
-  });
-
-  let closed = false;
-  const run = <T>(fn: () => T): Promise<T> => {
-    if (closed) return Promise.reject(new Error('the data file is closed'));
-    return new Promise((resolve) => resolve(fn()));
   };
+
+  // The group commit. A read joins the queue too, so it sees every write asked before it.
+  const queue: Queued[] = [];
+  let scheduled = false;
+  /** One write of the batch, in its own SAVEPOINT (a transaction function nested in another). */
+  const inSavepoint = db.transaction((fn: () => unknown) => fn());
+  const applyAll = db.transaction((items: Queued[]): Outcome[] =>
+    items.map((item): Outcome => {
+      try {
+        return { ok: true, value: item.savepoint ? inSavepoint(item.fn) : item.fn() };
+      } catch (err) {
+        // SQLite rolled the whole transaction back (disk full, I/O error): the others are gone too.
+        if (!db.inTransaction) throw err;
+        return { ok: false, err };
+      }
+    }),
+  );
+  const flush = () => {
+    scheduled = false;
+    const items = queue.splice(0);
+    if (!items.length) return;
+    let outcomes: Outcome[];
+    try {
+      outcomes = applyAll(items);
+    } catch (err) {
+      for (const item of items) item.reject(err);
+      return;
+    }
+    // After COMMIT: only now may anyone be answered.
+    outcomes.forEach((o, i) => (o.ok ? items[i].resolve(o.value) : items[i].reject(o.err)));
+  };
+  let closed = false;
+  const enqueue = <T>(fn: () => T, savepoint: boolean): Promise<T> => {
+    if (closed) return Promise.reject(new Error('the data file is closed'));
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ fn, savepoint, resolve: resolve as (value: unknown) => void, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+  };
+  /** A read, or a write of one statement (SQLite undoes a failed statement on its own). */
+  const run = <T>(fn: () => T) => enqueue(fn, false);
+  /** Several statements that stand or fall together. */
+  const atomically = <T>(fn: () => T) => enqueue(fn, true);
 
   return {
     path,
     load: (id) => run(() => row(id)),
     peek: (id) => (closed ? undefined : row(id)),
-    commit: (c) => run(() => commit(c)),
+    commit: (c) => atomically(() => commit(c)),
     conversationForTicket: (ticketId) => run(() => q.ticket.get(ticketId)?.conversation),
     recover: () =>
       run((): Recovery => ({
@@ -183,7 +235,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     delivered: (seq) => run(() => void q.delivered.run(seq)),
     deferDelivery: (seq, attempts, nextAt) => run(() => void q.defer.run(attempts, nextAt, seq)),
     forget: (before) =>
-      run(() => {
+      atomically(() => {
         const n = q.forget.run(before).changes;
         if (n > 0) q.unlink.run();
         return n;
@@ -193,12 +245,22 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     close: () => {
       if (!closed) {
         closed = true;
+        flush(); // what was asked before close is committed (and answered) first
         db.close();
       }
       return Promise.resolve();
     },
   };
 }
+
+interface Queued {
+  fn: () => unknown;
+  savepoint: boolean;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
 function deliveryBody(d: Delivery): Omit<Delivery, 'id' | 'conversationId'> {
   return { createdAt: d.createdAt, ...(d.user ? { user: d.user } : {}), ...(d.bot ? { bot: d.bot } : {}) };
