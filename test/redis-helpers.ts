@@ -3,10 +3,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './serve-helpers.ts';
+import { spawnCli, waitFor, type Spawned } from './serve-helpers.ts';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 
@@ -29,6 +29,7 @@ export interface TestRedis {
 }
 
 export async function startRedis(extra: string[] = []): Promise<TestRedis> {
+  // every wait below has a deadline (waitFor)
   const dir = mkdtempSync(join(tmpdir(), 'livechat-redis-'));
   const socket = join(dir, 'redis.sock');
   let proc: ChildProcess | undefined;
@@ -75,8 +76,9 @@ export async function startRedis(extra: string[] = []): Promise<TestRedis> {
 export async function balancer(
   targets: () => string[],
   pick: (n: number, i: number) => number = (n) => Math.floor(Math.random() * n),
-): Promise<{ url: string; sent: number[]; close(): Promise<void> }> {
+): Promise<{ url: string; sent: number[]; statuses: number[]; close(): Promise<void> }> {
   const sent: number[] = [];
+  const statuses: number[] = [];
   let i = 0;
   const server = http.createServer((req, res) => {
     const list = targets();
@@ -84,6 +86,7 @@ export async function balancer(
     sent[k] = (sent[k] ?? 0) + 1;
     const up = new URL(req.url ?? '/', list[k]);
     const out = http.request(up, { method: req.method, headers: req.headers }, (answer) => {
+      statuses.push(answer.statusCode ?? 502);
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
@@ -97,10 +100,70 @@ export async function balancer(
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     sent,
+    statuses,
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
       }),
   };
+}
+
+/** A TCP door to the Redis socket that the test can shut (an outage that loses no data) and open again. */
+export async function redisDoor(socket: string): Promise<{ port: number; shut(): void; open(): void; close(): Promise<void> }> {
+  let isOpen = true;
+  const pairs = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    if (!isOpen) return client.destroy();
+    const upstream = net.connect(socket);
+    for (const s of [client, upstream]) {
+      pairs.add(s);
+      s.on('close', () => pairs.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    shut() {
+      isOpen = false;
+      for (const s of pairs) s.destroy();
+    },
+    open() {
+      isOpen = true;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        isOpen = false;
+        for (const s of pairs) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** `livechat serve` on a shared store, named `instance`; Gorgias's call limit out of the way (the emulator runs without one). */
+export function spawnShared(instance: string, store: string, deliverUrl: string, env: NodeJS.ProcessEnv, extra: string[] = []): Promise<Spawned> {
+  return spawnCli(
+    [
+      'serve',
+      '--port',
+      '0',
+      '--json',
+      '--log-format',
+      'json',
+      '--deliver-url',
+      deliverUrl,
+      '--instance',
+      instance,
+      '--call-limit',
+      '100000',
+      '--call-window',
+      '1',
+      ...extra,
+    ],
+    { ...env, LIVECHAT_STORE: store },
+  );
 }

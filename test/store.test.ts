@@ -132,7 +132,7 @@ for (const [name, open, skip] of kinds) {
 }
 
 const sharedKinds: Array<[string, () => Promise<SessionStore & SharedStore>, string | undefined]> = [
-  ['memory (shared)', () => Promise.resolve(memoryStore({ shared: true }) as SessionStore & SharedStore), undefined],
+  ['memory (shared)', () => Promise.resolve(memoryStore({ shared: true }) as unknown as SessionStore & SharedStore), undefined],
   ['redis', openRedis, noRedis],
 ];
 
@@ -210,7 +210,10 @@ describe('redis store URL', () => {
     assert.equal(redisTarget('redis+unix:///run/r.sock?db=3').options.path, '/run/r.sock');
     assert.throws(() => redisTarget('mysql://h'), /must be a redis/);
     assert.throws(() => redisTarget('redis://h/abc'), /database must be a number/);
-    assert.throws(() => redisTarget('redis://:hunter2@'), (e: Error) => !e.message.includes('hunter2'));
+    assert.throws(
+      () => redisTarget('redis://:hunter2@'),
+      (e: Error) => !e.message.includes('hunter2'),
+    );
     assert.equal(maskStoreUrl('redis://u:hunter2@h:1/0'), 'redis://u:****@h:1/0');
     assert.equal(maskStoreUrl('redis://h:1/0'), 'redis://h:1/0');
   });

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { LivechatError } from '../errors.js';
-import { redact } from '../mask.js';
+import { maskStoreUrl, redact } from '../mask.js';
 import type { ConversationState, HelpdeskOp, TimerKind } from '../session/machine.js';
 import {
   CommitConflict,
@@ -44,18 +44,7 @@ export type RedisStore = SessionStore &
 const TIMER_KINDS: readonly TimerKind[] = ['expiry', 'catchUp', 'release'];
 const FORGET_BATCH = 500;
 
-/** `redis://user:secret@host` -> `redis://user:****@host`: a store URL as it may be shown. */
-export function maskStoreUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (!u.password) return raw;
-    u.password = '****';
-    return u.toString();
-  } catch {
-    // Not a URL: hide whatever sits between "://user:" and "@".
-    return raw.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1****@');
-  }
-}
+export { maskStoreUrl };
 
 export const isRedisUrl = (raw: string): boolean => /^(redis|rediss|redis\+unix):\/\//i.test(raw);
 
@@ -80,10 +69,12 @@ export function redisTarget(raw: string): Target {
   const password = u.password ? decodeURIComponent(u.password) : undefined;
   const username = u.username ? decodeURIComponent(u.username) : undefined;
   const dbText = scheme === 'redis+unix' ? (u.searchParams.get('db') ?? '0') : u.pathname.replace(/^\//, '') || '0';
-  if (!/^\d{1,2}$/.test(dbText)) throw new LivechatError(`--store: the database must be a number (redis://host:6379/0), got "${dbText}"`, { kind: 'usage' });
+  if (!/^\d{1,2}$/.test(dbText))
+    throw new LivechatError(`--store: the database must be a number (redis://host:6379/0), got "${dbText}"`, { kind: 'usage' });
   const options: RedisOptions = { db: Number(dbText), username, password };
   if (scheme === 'redis+unix') {
-    if (!u.pathname || u.pathname === '/') throw new LivechatError('--store: redis+unix:// needs a socket path (redis+unix:///run/redis.sock)', { kind: 'usage' });
+    if (!u.pathname || u.pathname === '/')
+      throw new LivechatError('--store: redis+unix:// needs a socket path (redis+unix:///run/redis.sock)', { kind: 'usage' });
     options.path = decodeURIComponent(u.pathname);
   } else {
     if (!u.hostname) throw new LivechatError('--store: the redis URL has no host', { kind: 'usage' });
@@ -295,18 +286,28 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     retryStrategy: (times) => Math.min(100 * times, 2000),
   });
   let up = false;
+  let lastError: string | undefined;
   let firstError: string | undefined;
   redis.on('error', (err: Error) => {
     firstError ??= err.message;
+    lastError = err.message;
+  });
+  redis.on('close', () => {
     if (!up) return;
     up = false;
-    options.onConnection?.({ up: false, detail: `lost the store at ${where}: ${hide(err.message)}` });
+    options.onConnection?.({ up: false, detail: `lost the store at ${where}: ${hide(lastError ?? 'connection closed')}` });
   });
   redis.on('ready', () => {
     if (up) return;
     up = true;
+    lastError = undefined;
     options.onConnection?.({ up: true, detail: `connected to the store at ${where}` });
   });
+  /** What a failed command says: "out of reach" rather than ioredis's words for an unwritable stream. */
+  const failure = (err: unknown): Error =>
+    redis.status === 'ready'
+      ? (err as Error)
+      : new Error(`the store at ${where} is out of reach (${hide(lastError ?? redis.status)})`, { cause: err });
   try {
     await redis.connect();
     await redis.ping();
@@ -330,8 +331,8 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     try {
       return (await redis.evalsha(shas[name], 0, P, ...args)) as T;
     } catch (err) {
-      if (!/NOSCRIPT/.test((err as Error).message)) throw err;
-      return (await redis.eval(SCRIPTS[name], 0, P, ...args)) as T;
+      if (!/NOSCRIPT/.test((err as Error).message)) throw failure(err);
+      return (await redis.eval(SCRIPTS[name], 0, P, ...args).catch((e: unknown) => Promise.reject(failure(e)))) as T;
     }
   }
 
@@ -359,7 +360,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     where,
     warnings,
     async load(id) {
-      const [v, s, t] = await redis.hmget(`${P}c:${id}`, 'v', 's', 't');
+      const [v, s, t] = await redis.hmget(`${P}c:${id}`, 'v', 's', 't').catch((e: unknown) => Promise.reject(failure(e)));
       if (v === null || s === null) return undefined;
       return { version: Number(v), state: JSON.parse(s) as ConversationState, timers: JSON.parse(t ?? '{}') as Timers };
     },
@@ -390,7 +391,8 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
         deliveries: c.deliveries.map((d, i) => ({ ...d, seq: first + c.jobs.length + i, attempts: 0, nextAt: 0 })),
       };
     },
-    conversationForTicket: async (ticketId) => (await redis.hget(`${P}tickets`, String(ticketId))) ?? undefined,
+    conversationForTicket: async (ticketId) =>
+      (await redis.hget(`${P}tickets`, String(ticketId)).catch((e: unknown) => Promise.reject(failure(e)))) ?? undefined,
     async recover(): Promise<Recovery> {
       const live = await redis.smembers(`${P}live`);
       const timers: Recovery['timers'] = [];
