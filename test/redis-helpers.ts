@@ -41,8 +41,8 @@ export async function startRedis(extra: string[] = []): Promise<TestRedis> {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     proc = p;
-    p.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
-    p.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
     let exited = false;
     p.on('exit', () => (exited = true));
     await waitFor(`redis-server on ${socket}`, () => {
