@@ -182,6 +182,11 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
   log.info(`webhooks: ${summary.webhook_url} (any path outside /v1/, /healthz, /readyz, /metrics)`);
   log.info(`channel API: ${summary.channel_api} (Authorization: Bearer <channel secret>)`);
   log.info(`deliveries: POST ${deliverUrl}, signed with the channel secret (X-Livechat-Signature)`);
+  if (storeUrl !== undefined && leaseMs < 20_000) {
+    log.warn(
+      `--lease ${leaseMs / 1000} s is shorter than one Gorgias call with its retries (about 20 s): another process may make a slow call again`,
+    );
+  }
   if (storeUrl !== undefined) {
     log.info(
       `store: ${maskStoreUrl(storeUrl)}, shared; this process is ${instance}, its claims lapse ${leaseMs / 1000} s after it stops renewing them`,
