@@ -62,10 +62,10 @@ function serveProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ proc: C
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  proc.stderr!.resume();
+  proc.stderr.resume();
   return new Promise((res, rej) => {
     proc.once('exit', (code) => rej(new Error(`serve exited ${code}`)));
-    createInterface({ input: proc.stdout! }).once('line', (line) => res({ proc, url: (JSON.parse(line) as { url: string }).url }));
+    createInterface({ input: proc.stdout }).once('line', (line) => res({ proc, url: (JSON.parse(line) as { url: string }).url }));
   });
 }
 
@@ -148,7 +148,7 @@ export async function measureRedis(options: { ms?: number; concurrency?: number;
             channel: 'chat',
             token: webhookToken,
           });
-          const r = await fetch(`${at(i)}/gorgias/webhook?${q}`, { method: 'POST' });
+          const r = await fetch(`${at(i)}/gorgias/webhook?${q.toString()}`, { method: 'POST' });
           await r.arrayBuffer();
           return r.status === 200;
         });
