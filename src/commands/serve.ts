@@ -96,7 +96,7 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
   const rawDeliver = opts.deliverUrl ?? io.env.LIVECHAT_DELIVER_URL;
   if (!rawDeliver) throw missingValue('--deliver-url', 'LIVECHAT_DELIVER_URL');
   const deliverUrl = deliverUrlOf(rawDeliver);
-  const storeUrl = opts.store ?? io.env.LIVECHAT_STORE;
+  const storeUrl = opts.store ?? (io.env.LIVECHAT_STORE || undefined);
   if (storeUrl !== undefined && !isRedisUrl(storeUrl)) {
     throw usageError(`--store must be a redis://, rediss:// or redis+unix:// URL, got "${maskStoreUrl(storeUrl)}" (for SQLite, use --data)`);
   }

@@ -251,8 +251,9 @@ return {jobs, outs, timers}
 local P = ARGV[1]
 local n = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P..'idle', '-inf', '('..ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
-  redis.call('ZREM', P..'idle', id)
+  -- Calls or deliveries still queued: kept, and looked at again by the next sweep.
   if redis.call('EXISTS', P..'j:'..id) == 0 and redis.call('EXISTS', P..'o:'..id) == 0 then
+    redis.call('ZREM', P..'idle', id)
     redis.call('DEL', P..'c:'..id)
     for _, t in ipairs(redis.call('SMEMBERS', P..'tix:'..id)) do
       if redis.call('HGET', P..'tickets', t) == id then redis.call('HDEL', P..'tickets', t) end
