@@ -10,7 +10,9 @@ import { balancer, redisMissing, spawnShared, startRedis, type TestRedis } from 
 import { channel, deliverSink, installWebhook, scratch, waitFor, type DeliverSink, type Spawned } from './serve-helpers.ts';
 
 const TIMEOUT_S = 8;
-const LEASE_S = 2;
+// Above the time the test holds deliveries before the kill: a claim is renewed between deliveries, not
+// during one (in production the lease, 30 s, is above a delivery's 10 s timeout and a call's retries).
+const LEASE_S = 4;
 const POLL_S = 1;
 const skip = redisMissing();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,16 +90,23 @@ describe('serve processes on one Redis: one dies, the other finishes', { skip },
     await waitFor('50 tickets', () => convs.every((c) => ticketOf(c)?.messages.length));
     for (const c of due) assert.equal((await at(a).say(c, `last words of ${c}`)).status, 200);
     await waitFor('the last words posted', () => due.every((c) => userTexts(c).length === 1));
-    const release = sink.hold();
-    for (const c of held) for (const n of [1, 2, 3]) await emu.agent.reply(ticketOf(c).id, `${c} #${n}`);
-    await waitFor('the held deliveries in flight', () => lb.statuses.length >= held.length * 3);
     emu.faults.setLatency(3000); // Gorgias does the work, then takes 3 s to answer
     const inFlight = posting.map(async (c) => {
       assert.equal((await at(a).say(c, `${c} m1`)).status, 200);
       assert.equal((await at(b).say(c, `${c} m2`)).status, 200);
     });
     await Promise.all(inFlight);
-    await sleep(300);
+    const release = sink.hold();
+    // One reply per conversation at a time, each webhook answered before the next: they reach a in order.
+    for (const n of [1, 2, 3]) {
+      const answered = lb.statuses.length;
+      for (const c of held) await emu.agent.reply(ticketOf(c).id, `${c} #${n}`);
+      await waitFor(`the webhooks of #${n}`, () => lb.statuses.length >= answered + held.length);
+    }
+    assert.ok(
+      lb.statuses.every((st) => st === 200),
+      JSON.stringify(lb.statuses),
+    );
     a.proc.kill('SIGKILL');
     await a.exited;
     dead.add(a);
@@ -106,7 +115,17 @@ describe('serve processes on one Redis: one dies, the other finishes', { skip },
     release();
 
     const bound = (LEASE_S + POLL_S + 4) * 1000;
-    await waitFor('the held deliveries, by b', () => held.every((c) => toUser(c).length === 3), bound);
+    await waitFor('the held deliveries, by b', () => held.every((c) => toUser(c).length === 3), bound).catch((err: Error) => {
+      const late = held.filter((c) => toUser(c).length !== 3);
+      throw new Error(
+        `${err.message}: ${late.map((c) => `${c} ${JSON.stringify(toUser(c))}`).join('; ')}\n${b
+          .stderr()
+          .split('\n')
+          .filter((l) => l.includes(`"${late[0]}"`) || /outbox|unclaimed|store/.test(l))
+          .slice(-20)
+          .join('\n')}`,
+      );
+    });
     await waitFor('the posts in flight, by b', () => posting.every((c) => userTexts(c).length === 2), bound);
     const tookOver = Date.now() - killedAt;
     for (const c of held)
