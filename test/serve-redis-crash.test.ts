@@ -14,6 +14,8 @@ const TIMEOUT_S = 8;
 // during one (in production the lease, 30 s, is above a delivery's 10 s timeout and a call's retries).
 const LEASE_S = 4;
 const POLL_S = 1;
+// For a loaded machine: takeover measures lease + poll (4.5 s here); once, under a load of 10 on 2 cores, 8.7 s.
+const SLACK_S = 6;
 const skip = redisMissing();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -80,7 +82,7 @@ describe('serve processes on one Redis: one dies, the other finishes', { skip },
     dirs.cleanup();
   });
 
-  it(`SIGKILL with 50 sessions open: each message once and in order, each session ends once, within lease + poll + 4 s`, async () => {
+  it(`SIGKILL with 50 sessions open: each message once and in order, each session ends once, within lease + poll + ${SLACK_S} s`, async () => {
     const [a, b] = procs;
     const convs = Array.from({ length: 50 }, (_, i) => `k${i}`);
     const held = convs.slice(0, 17); // agent messages whose deliveries a holds in flight at the kill
@@ -114,7 +116,7 @@ describe('serve processes on one Redis: one dies, the other finishes', { skip },
     emu.faults.setLatency(0);
     release();
 
-    const bound = (LEASE_S + POLL_S + 4) * 1000;
+    const bound = (LEASE_S + POLL_S + SLACK_S) * 1000;
     await waitFor('the held deliveries, by b', () => held.every((c) => toUser(c).length === 3), bound).catch((err: Error) => {
       const late = held.filter((c) => toUser(c).length !== 3);
       throw new Error(
@@ -126,6 +128,7 @@ describe('serve processes on one Redis: one dies, the other finishes', { skip },
           .join('\n')}`,
       );
     });
+    const heldBy = Date.now() - killedAt;
     await waitFor('the posts in flight, by b', () => posting.every((c) => userTexts(c).length === 2), bound);
     const tookOver = Date.now() - killedAt;
     for (const c of held)
@@ -150,6 +153,8 @@ describe('serve processes on one Redis: one dies, the other finishes', { skip },
       assert.equal(t.messages.filter((m) => /^The (chat|user) /.test(m.body_text)).length, 1, `${c}: one end note`);
     }
     assert.deepEqual(sink.badSignatures, []);
-    process.stderr.write(`# b took the work over ${tookOver} ms after the kill; the due sessions expired by ${expiredBy} ms\n`);
+    process.stderr.write(
+      `# b delivered what a held ${heldBy} ms after the kill, and made its calls by ${tookOver} ms; the due sessions expired by ${expiredBy} ms\n`,
+    );
   });
 });
