@@ -19,7 +19,7 @@ const statusOf = async (url: string): Promise<number> => {
     try {
       return (await fetch(url)).status;
     } catch (err) {
-      if (tries >= 5) throw new Error(`GET ${url}: ${String(err)}; did it die? ${procs.map((p) => p.stderr().slice(-2000)).join('\n---\n')}`);
+      if (tries >= 5) throw err;
       process.stderr.write(`# GET ${url}: ${String((err as { cause?: unknown }).cause ?? err)}; again\n`);
       await new Promise((r) => setTimeout(r, 100));
     }
