@@ -174,6 +174,7 @@ export function redisLines(b: RedisBench): string[] {
   const lines = [
     '',
     `several serve processes on Redis (${b.concurrency} concurrent, ${b.ms / 1000} s per load, round-robin over the processes; ${b.sessions} open sessions for the webhooks)`,
+    "  Redis here runs without persistence (the tests' redis-server), SQLite with WAL and synchronous=NORMAL: not the same durability",
     '                                 channel calls (to the bot)   agent webhooks',
     '  setup                            req/s  p50 ms  p99 ms     req/s  p50 ms  p99 ms',
     ...b.setups.map((s) => `  ${s.name.padEnd(30)}${f(s.channel)}   ${f(s.webhooks)}`),
