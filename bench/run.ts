@@ -6,6 +6,7 @@ import { measureRestart } from './restart.ts';
 import { budgetLines, measureBudget } from './budget.ts';
 import { measureDefaultSimulate, measureLoad } from './simulate.ts';
 import { measureStartup } from './startup.ts';
+import { measureRedis, redisLines } from './redis.ts';
 
 const quick = Boolean(process.env.BENCH_QUICK);
 const fmt = (n: number) => n.toFixed(1);
@@ -102,3 +103,6 @@ if (!load.ok) process.exitCode = 1;
 const budget = budgetLines(await measureBudget());
 for (const line of budget.lines) console.log(line);
 if (!budget.ok) process.exitCode = 1;
+
+// Several serve processes on one Redis (issue 18): one against two, and SQLite against Redis.
+for (const line of redisLines(await measureRedis({ ms: quick ? 1000 : 3000 }))) console.log(line);

@@ -117,10 +117,13 @@ export function buildProgram(): Command {
   withGorgias(
     program
       .command('serve')
-      .description('run the hand-off bridge: webhook receiver, session engine and channel API, state in SQLite')
+      .description('run the hand-off bridge: webhook receiver, session engine and channel API, state in SQLite or Redis')
       .option('--port <port>', 'port to listen on (env PORT; default 8080; 0 picks a free one)')
       .option('--host <host>', 'interface to bind', '127.0.0.1')
       .option('--data <file>', 'SQLite data file (env LIVECHAT_DATA; default $XDG_DATA_HOME/livechat/livechat.db)')
+      .option('--store <url>', 'share state with other serve processes on Redis: redis://[:password@]host:port/db (env LIVECHAT_STORE)')
+      .option('--instance <name>', "this process's name in claims, logs and metrics (env LIVECHAT_INSTANCE; default hostname-pid)")
+      .option('--lease <seconds>', "with --store: a dead process's work is taken over this long after its last renewal", '30')
       .option('--deliver-url <url>', 'where deliveries for the user and the bot are POSTed (env LIVECHAT_DELIVER_URL)')
       .option('--timeout <minutes>', 'inactivity timeout of a session, in minutes', '30')
       .option('--retention <days>', 'forget conversations idle for this long', '30')

@@ -13,3 +13,16 @@ export function redact(text: string, secrets: Array<string | undefined>): string
   }
   return out;
 }
+
+/** `redis://user:secret@host` -> `redis://user:****@host`: a store URL as it may be shown. */
+export function maskStoreUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (!u.password) return raw;
+    u.password = '****';
+    return u.toString();
+  } catch {
+    // Not a URL: hide whatever sits between "//user:" and "@".
+    return raw.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1****@');
+  }
+}

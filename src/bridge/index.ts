@@ -41,6 +41,9 @@ export interface BridgeOptions extends Pick<
   | 'cacheSize'
   | 'retentionMs'
   | 'catchUpOnStart'
+  | 'instance'
+  | 'leaseMs'
+  | 'pollMs'
 > {
   /** How to reach Gorgias; or pass `client`. */
   gorgias?: GorgiasCredentials;

@@ -1,16 +1,21 @@
 // `livechat serve`: the bridge as a service. Config from flags, then the environment, then the
-// saved config; state in a SQLite file; deliveries POSTed, signed, to the deliver URL.
+// saved config; state in a SQLite file, or on Redis shared with other serve processes; deliveries
+// POSTed, signed, to the deliver URL.
+import { hostname } from 'node:os';
 import { configFile, dataFile } from '../config/paths.js';
 import { readConfig, updateConfig } from '../config/store.js';
 import { EXIT, LivechatError, missingValue, usageError } from '../errors.js';
 import { connectionOptions, debugWanted } from '../gorgias/connect.js';
 import type { Io } from '../io.js';
-import { maskSecret } from '../mask.js';
+import { maskSecret, maskStoreUrl } from '../mask.js';
+import { isRedisUrl } from '../store/redis.js';
 import { realClock } from '../clock.js';
 import { newSecret } from '../secret.js';
 import { untilSignal } from '../signals.js';
 import { WEBHOOK_PATH } from '../server/index.js';
 import { parseNumber } from '../numbers.js';
+import type { Logger } from '../server/log.js';
+import type { SessionStore } from '../session/store.js';
 
 export interface ServeOptions {
   port?: string;
@@ -27,6 +32,9 @@ export interface ServeOptions {
   callBudget?: string;
   callLimit?: string;
   callWindow?: string;
+  store?: string;
+  instance?: string;
+  lease?: string;
 }
 
 /** Pure: the key's call budget from the flags, then the environment. */
@@ -88,14 +96,19 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
   const rawDeliver = opts.deliverUrl ?? io.env.LIVECHAT_DELIVER_URL;
   if (!rawDeliver) throw missingValue('--deliver-url', 'LIVECHAT_DELIVER_URL');
   const deliverUrl = deliverUrlOf(rawDeliver);
+  const storeUrl = opts.store ?? (io.env.LIVECHAT_STORE || undefined);
+  if (storeUrl !== undefined && !isRedisUrl(storeUrl)) {
+    throw usageError(`--store must be a redis://, rediss:// or redis+unix:// URL, got "${maskStoreUrl(storeUrl)}" (for SQLite, use --data)`);
+  }
+  const instance = opts.instance ?? io.env.LIVECHAT_INSTANCE ?? `${hostname()}-${process.pid}`;
+  const leaseMs = Math.round(parseNumber(opts.lease ?? '30', '--lease', { min: 0.5 }) * 1000);
   const data = opts.data ?? dataFile(io.env);
   const callBudget = callBudgetOptions(opts, io.env);
   const gorgias = connectionOptions({ domain: opts.domain, username: opts.username }, io.env, readConfig(io.env));
   const { channelSecret, webhookToken, created } = await ensureSecrets(io);
 
-  const [{ createBridge }, { openSqliteStore }, { createLogger }, { prometheusMetrics }] = await Promise.all([
+  const [{ createBridge }, { createLogger }, { prometheusMetrics }] = await Promise.all([
     import('../bridge/index.js'),
-    import('../store/sqlite.js'),
     import('../server/log.js'),
     import('../server/metrics.js'),
   ]);
@@ -106,15 +119,19 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
     color: io.color && format === 'pretty',
     now: () => realClock.now(),
   });
-  const store = openSqliteStore(data);
-  const counts = () => store.count();
+  const opened = await openStore(storeUrl, data, log);
+  const { store } = opened;
   let waiting = () => 0;
-  const metrics = await prometheusMetrics({
-    openSessions: () => counts().open,
-    deliveriesPending: () => counts().deliveries,
-    jobsPending: () => counts().jobs,
-    callsWaiting: () => waiting(),
-  });
+  const metrics = await prometheusMetrics(
+    {
+      openSessions: () => opened.counts().open,
+      deliveriesPending: () => opened.counts().deliveries,
+      jobsPending: () => opened.counts().jobs,
+      callsWaiting: () => waiting(),
+    },
+    // Shared: which process said it. `instance` itself is Prometheus's own label for the scrape target.
+    storeUrl !== undefined || opts.instance !== undefined || io.env.LIVECHAT_INSTANCE !== undefined ? { livechat_instance: instance } : {},
+  );
   // From here on a signal means "stop cleanly", even one that comes while we start.
   const stopped = untilSignal();
   let bridge;
@@ -130,6 +147,8 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
       timeoutMs: timeoutMin * 60_000,
       retentionMs: retentionDays * 24 * 60 * 60_000,
       callBudget,
+      instance,
+      leaseMs,
     });
   } catch (err) {
     await store.close();
@@ -153,7 +172,7 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
     webhook_url: `${server.url}${WEBHOOK_PATH}`,
     channel_api: `${server.url}/v1/conversations/{id}`,
     deliver_url: deliverUrl,
-    data_file: data,
+    ...(storeUrl !== undefined ? { store: maskStoreUrl(storeUrl), instance } : { data_file: data }),
     channel_secret: maskSecret(channelSecret),
     secret_in: configFile(io.env),
     pid: process.pid,
@@ -163,7 +182,16 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
   log.info(`webhooks: ${summary.webhook_url} (any path outside /v1/, /healthz, /readyz, /metrics)`);
   log.info(`channel API: ${summary.channel_api} (Authorization: Bearer <channel secret>)`);
   log.info(`deliveries: POST ${deliverUrl}, signed with the channel secret (X-Livechat-Signature)`);
-  log.info(`data file: ${data}`);
+  if (storeUrl !== undefined && leaseMs < 20_000) {
+    log.warn(
+      `--lease ${leaseMs / 1000} s is shorter than one Gorgias call with its retries (about 20 s): another process may make a slow call again`,
+    );
+  }
+  if (storeUrl !== undefined) {
+    log.info(
+      `store: ${maskStoreUrl(storeUrl)}, shared; this process is ${instance}, its claims lapse ${leaseMs / 1000} s after it stops renewing them`,
+    );
+  } else log.info(`data file: ${data}`);
   log.info(
     `Gorgias calls: at most ${Math.floor(callBudget.share * callBudget.limit)} per ${callBudget.windowMs / 1000} s (${Math.round(callBudget.share * 100)}% of the key's ${callBudget.limit}); hand-offs and user messages go first`,
   );
@@ -180,4 +208,45 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
     return;
   }
   process.exitCode = EXIT.ok;
+}
+
+interface OpenedStore {
+  store: SessionStore;
+  /** What the gauges show; on Redis, the last count read (refreshed in the background, at most once a second). */
+  counts(): { open: number; jobs: number; deliveries: number };
+}
+
+/** The SQLite file, or Redis when a store URL is given (ioredis is loaded only then). */
+async function openStore(storeUrl: string | undefined, data: string, log: Logger): Promise<OpenedStore> {
+  if (storeUrl === undefined) {
+    const { openSqliteStore } = await import('../store/sqlite.js');
+    const store = openSqliteStore(data);
+    return { store, counts: () => store.count() };
+  }
+  const { openRedisStore } = await import('../store/redis.js');
+  const store = await openRedisStore(storeUrl, {
+    onConnection: ({ up, detail }) => (up ? log.info(detail) : log.error(`${detail}; inputs are refused (503) until it is back`)),
+  });
+  for (const w of store.warnings) log.warn(w);
+  let last = { open: 0, jobs: 0, deliveries: 0 };
+  let readAt = -Infinity;
+  let reading = false;
+  return {
+    store,
+    counts() {
+      const now = realClock.now();
+      if (!reading && now - readAt >= 1000) {
+        reading = true;
+        readAt = now;
+        store
+          .count()
+          .then(
+            (c) => (last = c),
+            () => undefined,
+          )
+          .finally(() => (reading = false));
+      }
+      return last;
+    },
+  };
 }

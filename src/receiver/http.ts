@@ -133,7 +133,7 @@ export function createReceiver(options: ReceiverOptions): RequestHandler {
     }
     if (!parsed.ok) return refuse(req, res, parsed);
     if (!isMessageCreated(parsed.event)) return send(res, 200, acceptedBody('ignored'));
-    const failed = (err: unknown) => reject(req, res, 500, `could not record the event: ${err instanceof Error ? err.message : String(err)}`);
+    const failed = (err: unknown) => reject(req, res, 503, `could not record the event: ${err instanceof Error ? err.message : String(err)}`);
     let outcome;
     try {
       outcome = options.onEvent(parsed.event);

@@ -577,6 +577,9 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         // A job committed by another process while we held the claim: its own attempt to run it failed.
         if (!(await shared.jobsOf(id)).length) return;
       }
+    } catch (err) {
+      // The shared store failed (Redis out of reach): the calls stay queued there, and the poll takes them up again.
+      report({ conversationId: id, kind: 'error', detail: `Gorgias calls: ${messageOf(err)}; trying again` });
     } finally {
       q.running = false;
       if (!q.jobs.length && jobQueues.get(id) === q) jobQueues.delete(id);
