@@ -10,6 +10,8 @@ export interface Io {
   /** Colour and spinners: only on a TTY and never with NO_COLOR. */
   readonly color: boolean;
   readonly env: NodeJS.ProcessEnv;
+  /** Standard input; the process's own when absent (tests hand in their own). */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 export function colorAllowed(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
@@ -30,6 +32,7 @@ export function processIo(): Io {
     stdinIsTTY: Boolean(process.stdin.isTTY),
     color: colorAllowed(process.env, stdoutIsTTY),
     env: process.env,
+    stdin: process.stdin,
   };
 }
 
