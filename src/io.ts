@@ -12,6 +12,8 @@ export interface Io {
   readonly env: NodeJS.ProcessEnv;
   /** Standard input; the process's own when absent (tests hand in their own). */
   readonly stdin?: NodeJS.ReadableStream;
+  /** The command line, for program-level flags such as --debug; process.argv when absent. */
+  readonly argv?: readonly string[];
 }
 
 export function colorAllowed(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {

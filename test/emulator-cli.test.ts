@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { test } from 'node:test';
 import { httpIntegration, livechatTemplate, newTicket, startReceiver } from './emulator-helpers.ts';
-import { BIN, runCli } from './helpers.ts';
+import { BIN, runInProcess } from './helpers.ts';
 
 interface Running {
   child: ChildProcessWithoutNullStreams;
@@ -114,7 +114,7 @@ test('bad flag values exit 2 with one line naming the flag', async () => {
     [['--rate-window', '0'], '--rate-window'],
     [['--email', 'not-an-email'], '--email'],
   ] as const) {
-    const r = await runCli(['emulator', ...args]);
+    const r = await runInProcess(['emulator', ...args]);
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.stderr, new RegExp(flag));
     assert.equal(r.stdout, '');
@@ -125,7 +125,7 @@ test('a port already in use exits 2 and suggests --port 0', async () => {
   const run = startCli(['emulator', '--port', '0', '--json']);
   const { url } = JSON.parse(await run.firstLine) as { url: string };
   const port = new URL(url).port;
-  const r = await runCli(['emulator', '--port', port]);
+  const r = await runInProcess(['emulator', '--port', port]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /already in use.*--port 0/);
   run.child.kill('SIGTERM');

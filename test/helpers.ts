@@ -45,6 +45,7 @@ export async function runInProcess(args: string[], options: CliOptions = {}): Pr
     stdinIsTTY: false,
     color: colorAllowed(env, false),
     env,
+    argv: args,
     stdin: Readable.from(options.input ? [Buffer.from(options.input)] : [], { objectMode: false }),
   };
   const ms = options.timeoutMs ?? 20_000;

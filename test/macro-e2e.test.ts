@@ -6,7 +6,7 @@ import { startEmulator, type Emulator } from '../src/emulator/index.ts';
 import type { Macro } from '../src/gorgias/types.ts';
 import { parseWebhook } from '../src/receiver/parse.ts';
 import { startReceiver, type Receiver } from './emulator-helpers.ts';
-import { runCli, tempConfigDir, type CliResult } from './helpers.ts';
+import { runInProcess, tempConfigDir, type CliResult } from './helpers.ts';
 
 const PAGE = 5;
 const cfg = tempConfigDir();
@@ -49,7 +49,7 @@ after(async () => {
   cfg.cleanup();
 });
 
-const cli = (args: string[]): Promise<CliResult> => runCli(args, { env });
+const cli = (args: string[]): Promise<CliResult> => runInProcess(args, { env });
 const signoffs = () => emu.store.listMacros().filter((m) => JSON.stringify(m.actions).includes('LIVECHAT_SESSION_END'));
 const pagesRead = () => emu.requests.filter((r) => r.method === 'GET' && r.path === '/api/macros').length;
 
@@ -227,7 +227,7 @@ test('delete: refused with no TTY and no --yes; --yes deletes; a missing macro f
 });
 
 test('a wrong API key: one line, exit 1', async () => {
-  const r = await runCli(['macro', 'list'], { env: { ...env, GORGIAS_API_KEY: 'wrong-key-123456' } });
+  const r = await runInProcess(['macro', 'list'], { env: { ...env, GORGIAS_API_KEY: 'wrong-key-123456' } });
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

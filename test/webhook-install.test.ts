@@ -8,7 +8,7 @@ import { startEmulator, type Emulator } from '../src/emulator/index.ts';
 import { parseWebhook } from '../src/receiver/parse.ts';
 import { installedUrlTemplate } from '../src/webhook/template.ts';
 import { startReceiver, type Receiver } from './emulator-helpers.ts';
-import { runCli, tempConfigDir, type CliResult } from './helpers.ts';
+import { runInProcess, tempConfigDir, type CliResult } from './helpers.ts';
 
 const cfg = tempConfigDir();
 let emu: Emulator;
@@ -45,7 +45,7 @@ after(async () => {
   cfg.cleanup();
 });
 
-const cli = (args: string[]): Promise<CliResult> => runCli(args, { env });
+const cli = (args: string[]): Promise<CliResult> => runInProcess(args, { env });
 const ours = () => emu.store.listIntegrations().filter((i) => i.http?.url.startsWith(rx.url));
 const token = () => (JSON.parse(readFileSync(join(cfg.dir, 'config.json'), 'utf8')) as { webhookToken: string }).webhookToken;
 
@@ -262,7 +262,7 @@ test('status catches several integrations, then a missing one', async () => {
 });
 
 test('a wrong API key: one line, exit 1', async () => {
-  const r = await runCli(['webhook', 'status'], { env: { ...env, GORGIAS_API_KEY: 'wrong-key-123456' } });
+  const r = await runInProcess(['webhook', 'status'], { env: { ...env, GORGIAS_API_KEY: 'wrong-key-123456' } });
   assert.equal(r.code, 1);
   // The local-base-URL warning aside, the error is one line.
   const lines = r.stderr
