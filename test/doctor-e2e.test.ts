@@ -271,7 +271,10 @@ describe('livechat doctor, end to end', () => {
       const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
       await waitFor('the test ticket', async () => (await doctorTickets()).length > 0 && /waiting up to/.test(err), 20_000);
       child.kill('SIGINT');
-      const code = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000))]);
+      // The deadline's timer is cleared: a pending one would keep this file's process alive 20 s.
+      let hang: NodeJS.Timeout | undefined;
+      const code = await Promise.race([exited, new Promise<'hung'>((resolve) => (hang = setTimeout(() => resolve('hung'), 20_000)))]);
+      clearTimeout(hang);
       if (code === 'hung') child.kill('SIGKILL');
       assert.equal(code, 130, out + err);
       assert.match(err, /interrupted: cleaning up the test ticket/);
