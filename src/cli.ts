@@ -26,7 +26,14 @@ export function buildProgram(io: Io = processIo()): Command {
     .option('--debug', 'show stack traces and request details (never the API key)')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeOut: (str) => io.out(str), writeErr: (str) => io.err(str), outputError: (str, write) => write(str) });
+    .configureOutput({
+      writeOut: (str) => io.out(str),
+      writeErr: (str) => io.err(str),
+      outputError: (str, write) => write(str),
+      // As commander's own default (80 off a terminal), but asking the injected Io whether there is one.
+      getOutHelpWidth: () => (io.stdoutIsTTY ? process.stdout.columns : 80),
+      getErrHelpWidth: () => (io.stderrIsTTY ? process.stderr.columns : 80),
+    });
 
   const setup = program.command('setup').description('configure livechat');
   withGorgias(
