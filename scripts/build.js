@@ -68,8 +68,6 @@ async function bundleCli() {
     platform: 'node',
     target: 'node20',
     minify: true,
-    // Under c8 (NODE_V8_COVERAGE set), a source map lets the spawned CLI's coverage count for src/.
-    sourcemap: process.env.NODE_V8_COVERAGE ? 'linked' : false,
     external: Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)),
     define: { LIVECHAT_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__livechatUrl' },
     banner: { js: "const __livechatUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -26,7 +26,7 @@ interface Options {
 function parseArgs(argv: string[]): Options {
   const o: Options = { seed: Math.floor(Math.random() * 2 ** 31), jobs: 2, alone: true, shuffle: true, eachTest: false, files: [] };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i];
     const number = (): number => {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs a whole number`);
@@ -67,7 +67,7 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
   const random = seededRandom(seed);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
+    [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
 }
@@ -102,7 +102,7 @@ async function inParallel<T, R>(items: readonly T[], jobs: number, work: (item: 
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await work(items[i]!);
+      results[i] = await work(items[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
@@ -122,7 +122,7 @@ function failures(output: string): string {
 
 /** Pure: the names of the top-level tests, from the runner's TAP output. */
 export function topLevelTests(tap: string): string[] {
-  return [...tap.matchAll(/^(?:not )?ok \d+ - (.+?)(?: # .*)?$/gm)].map((m) => m[1]!);
+  return [...tap.matchAll(/^(?:not )?ok \d+ - (.+?)(?: # .*)?$/gm)].map((m) => m[1]);
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -44,7 +44,11 @@ export async function main(argv: string[], io?: Io): Promise<number> {
     await run(argv, io);
   } catch (err) {
     const reported = describeError(err, debug);
-    if (reported.lines.length) (io ? io.err : (text: string) => process.stderr.write(text))(`${reported.lines.join('\n')}\n`);
+    const text = `${reported.lines.join('\n')}\n`;
+    if (reported.lines.length) {
+      if (io) io.err(text);
+      else process.stderr.write(text);
+    }
     exitCode = reported.exitCode;
   }
   if (exitCode === undefined) return io ? EXIT.ok : Number(process.exitCode ?? EXIT.ok);

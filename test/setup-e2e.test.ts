@@ -63,10 +63,13 @@ test('a bad domain is a usage error', async () => {
 
 test('--no-verify with --api-key-stdin saves without a call, mode 0600, key masked', async () => {
   const { env, file } = freshDir('no-verify');
-  const r = await runInProcess(['setup', 'gorgias', '--domain', 'acme', '--username', 'ada@example.com', '--api-key-stdin', '--no-verify', '--json'], {
-    env,
-    input: `${KEY}\n`,
-  });
+  const r = await runInProcess(
+    ['setup', 'gorgias', '--domain', 'acme', '--username', 'ada@example.com', '--api-key-stdin', '--no-verify', '--json'],
+    {
+      env,
+      input: `${KEY}\n`,
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.verified, false);
@@ -87,7 +90,10 @@ test('--api-key works but warns that argv is visible', async () => {
 
 test('--api-key-stdin with an empty stdin is a usage error', async () => {
   const { env } = freshDir('stdin-empty');
-  const r = await runInProcess(['setup', 'gorgias', '--domain', 'acme', '--username', 'a@b.c', '--api-key-stdin', '--no-verify'], { env, input: '\n' });
+  const r = await runInProcess(['setup', 'gorgias', '--domain', 'acme', '--username', 'a@b.c', '--api-key-stdin', '--no-verify'], {
+    env,
+    input: '\n',
+  });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /nothing on standard input/);
 });

@@ -93,7 +93,9 @@ test('a wrong key: exit 1, one line, and the saved config is byte-for-byte uncha
   assert.equal(first.code, 0, first.stderr);
   const before = readFileSync(file);
   const wrong = 'not-the-right-key-11223344';
-  const r = await runInProcess(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], { env: { ...env, GORGIAS_API_KEY: wrong } });
+  const r = await runInProcess(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
+    env: { ...env, GORGIAS_API_KEY: wrong },
+  });
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
   const lines = r.stderr.trimEnd().split('\n');
