@@ -2,7 +2,7 @@
 // the files in a shuffled order, and report what failed. `npm run test:alone`.
 //   --seed N        shuffle with this seed (printed on every run, so a failing order can be replayed)
 //   --jobs N        files run alone N at a time (default 2, one per core here)
-//   --each-test     also run every test of the named files alone, by --test-name-pattern
+//   --each-test     also run every test of the named files alone (suites' hooks run), by --test-name-pattern
 //   --no-alone      skip the first part; --no-shuffle skips the second
 //   test/x.test.ts  only these files
 // Node 20 has no --test-shuffle, hence the seeded shuffle of the file list.
@@ -121,9 +121,16 @@ function failures(output: string): string {
   return (start >= 0 ? lines.slice(start) : lines.slice(-40)).join('\n');
 }
 
-/** Pure: the names of the top-level tests, from the runner's TAP output. */
-export function topLevelTests(tap: string): string[] {
-  return [...tap.matchAll(/^(?:not )?ok \d+ - (.+?)(?: # .*)?$/gm)].map((m) => m[1]);
+/** Pure: the names of the tests with no subtests, at any depth, from the runner's TAP output (a
+ * leaf's `ok` line comes right after its own `# Subtest:` line). */
+export function leafTests(tap: string): string[] {
+  const lines = tap.split('\n');
+  const names: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const m = /^(\s*)(?:not )?ok \d+ - (.+?)(?: # .*)?$/.exec(lines[i]);
+    if (m && lines[i - 1] === `${m[1]}# Subtest: ${m[2]}`) names.push(m[2]);
+  }
+  return [...new Set(names)];
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -147,11 +154,14 @@ async function main(): Promise<void> {
   if (o.eachTest) {
     for (const f of o.files) {
       const listing = await runNode(f, [...NODE_TEST, '--test-reporter=tap', f]);
-      const names = topLevelTests(listing.output);
+      const names = leafTests(listing.output);
       process.stderr.write(`each test of ${f} alone (${names.length}):\n`);
-      await inParallel(names, o.jobs, async (name) =>
-        keep(await runNode(`${f} › ${name}`, [...NODE_TEST, '--test-reporter=spec', `--test-name-pattern=^${escapeRegExp(name)}$`, f])),
-      );
+      await inParallel(names, o.jobs, async (name) => {
+        const r = await runNode(`${f} › ${name}`, [...NODE_TEST, '--test-reporter=spec', `--test-name-pattern=^${escapeRegExp(name)}$`, f]);
+        // A pattern that matched nothing would pass with every test skipped: that is a failure here.
+        if (r.code === 0 && !/^ℹ pass [1-9]/m.test(r.output)) r.code = -1;
+        return keep(r);
+      });
     }
   }
 
