@@ -1,18 +1,34 @@
-// Writes docs/cli.md, every command's `--help`, from the built CLI: `npm run docs`.
-// test/docs.test.ts fails when it drifts, or when a command is missing from it.
-import { execFileSync } from 'node:child_process';
+// Writes docs/cli.md, every command's `--help`, from the CLI's own commander program: `npm run docs`.
+// test/docs.test.ts fails when it drifts, or when a command is missing from it, and checks once
+// that the built binary prints the same.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { buildProgram } from '../src/cli.ts';
+import { colorAllowed, type Io } from '../src/io.ts';
 
 const root = resolve(import.meta.dirname, '..');
 export const CLI_DOC = resolve(root, 'docs', 'cli.md');
 
+/** `livechat <command> --help`, in process: help is printed while parsing, before any command runs. */
 export function helpOf(command: string): string {
   const args = command === '' ? ['--help'] : [...command.split(' '), '--help'];
-  return execFileSync(process.execPath, [resolve(root, 'bin', 'livechat.js'), ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', COLUMNS: '80' },
-  }).trimEnd();
+  let out = '';
+  const env = { ...process.env, NO_COLOR: '1' };
+  const io: Io = {
+    out: (text) => void (out += text),
+    err: (text) => void (out += text),
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    stdinIsTTY: false,
+    color: colorAllowed(env, false),
+    env,
+  };
+  try {
+    buildProgram(io).parse(args, { from: 'user' });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'commander.helpDisplayed') throw err;
+  }
+  return out.trimEnd();
 }
 
 /** Every command path, from the `Commands:` sections of the help screens themselves. */

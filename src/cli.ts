@@ -2,7 +2,7 @@
 // loads nothing but commander.
 import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import { createRequire } from 'node:module';
-import { processIo } from './io.js';
+import { processIo, type Io } from './io.js';
 
 /** Set by the bundler (scripts/build.js) in the shipped CLI; read from package.json when run from the modules. */
 declare const LIVECHAT_VERSION: string | undefined;
@@ -16,7 +16,8 @@ function withGorgias<Args extends unknown[], Opts extends OptionValues, Globals 
     .option('--username <email>', 'Gorgias user email (env GORGIAS_USERNAME)');
 }
 
-export function buildProgram(): Command {
+/** The whole CLI; `io` is where its output goes (tests run commands in process with their own). */
+export function buildProgram(io: Io = processIo()): Command {
   const program = new Command();
   program
     .name('livechat')
@@ -25,7 +26,14 @@ export function buildProgram(): Command {
     .option('--debug', 'show stack traces and request details (never the API key)')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .configureOutput({
+      writeOut: (str) => io.out(str),
+      writeErr: (str) => io.err(str),
+      outputError: (str, write) => write(str),
+      // As commander's own default (80 off a terminal), but asking the injected Io whether there is one.
+      getOutHelpWidth: () => (io.stdoutIsTTY ? process.stdout.columns : 80),
+      getErrHelpWidth: () => (io.stderrIsTTY ? process.stderr.columns : 80),
+    });
 
   const setup = program.command('setup').description('configure livechat');
   withGorgias(
@@ -37,7 +45,7 @@ export function buildProgram(): Command {
       .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
       .option('--no-verify', 'save without checking the credentials against Gorgias')
       .option('--json', 'print the result as JSON'),
-  ).action(async (opts) => (await import('./commands/setup.js')).setupGorgias(opts, processIo()));
+  ).action(async (opts) => (await import('./commands/setup.js')).setupGorgias(opts, io));
 
   const config = program.command('config').description('show or change the saved configuration');
   config
@@ -45,19 +53,19 @@ export function buildProgram(): Command {
     .description('print the configuration, with the API key and the webhook token masked')
     .option('--show-secrets', 'print the API key and the webhook token in clear')
     .option('--json', 'print as JSON')
-    .action(async (opts) => (await import('./commands/config.js')).configShow(opts, processIo()));
+    .action(async (opts) => (await import('./commands/config.js')).configShow(opts, io));
   config
     .command('path')
     .description('print where the configuration file is')
     .option('--json', 'print {config_file, exists} as JSON')
-    .action(async (opts) => (await import('./commands/config.js')).configPath(opts, processIo()));
+    .action(async (opts) => (await import('./commands/config.js')).configPath(opts, io));
   config
     .command('set')
     .description('set one value: domain, username or base-url')
     .argument('<key>', 'domain | username | base-url')
     .argument('<value>', 'the new value')
     .option('--json', 'print {action, key, value, config_file} as JSON')
-    .action(async (key, value, opts) => (await import('./commands/config.js')).configSet(key, value, opts, processIo()));
+    .action(async (key, value, opts) => (await import('./commands/config.js')).configSet(key, value, opts, io));
 
   program
     .command('webhook-url')
@@ -66,7 +74,7 @@ export function buildProgram(): Command {
     .option('--rotate-token', 'replace the secret token (the integration must then be updated)')
     .option('--show-secrets', 'print the token in clear (it is masked otherwise)')
     .option('--json', 'print {action, url, base_url, event, variables} as JSON')
-    .action(async (opts) => (await import('./commands/webhook-url.js')).webhookUrl(opts, processIo()));
+    .action(async (opts) => (await import('./commands/webhook-url.js')).webhookUrl(opts, io));
 
   const webhook = program.command('webhook').description('create or check the Gorgias HTTP integration');
   withGorgias(
@@ -76,14 +84,14 @@ export function buildProgram(): Command {
       .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
       .option('-y, --yes', 'update a mismatching integration without asking')
       .option('--json', 'print {action, integration} as JSON, the token masked'),
-  ).action(async (opts) => (await import('./commands/webhook.js')).webhookInstall(opts, processIo()));
+  ).action(async (opts) => (await import('./commands/webhook.js')).webhookInstall(opts, io));
   withGorgias(
     webhook
       .command('status')
       .description('check the HTTP integration against the config (exit 1 on any difference)')
       .option('--base-url <url>', 'public URL of your webhook receiver (env LIVECHAT_BASE_URL)')
       .option('--json', 'print the check as JSON'),
-  ).action(async (opts) => (await import('./commands/webhook.js')).webhookStatus(opts, processIo()));
+  ).action(async (opts) => (await import('./commands/webhook.js')).webhookStatus(opts, io));
 
   const macro = program.command('macro').description("manage the agents' sign-off macro");
   withGorgias(
@@ -94,17 +102,17 @@ export function buildProgram(): Command {
       .option('--text <text>', 'reply text; LIVECHAT_SESSION_END is added if missing')
       .option('--update', 'make an existing sign-off macro match --name and --text')
       .option('--json', 'print {action, differs, macro} as JSON'),
-  ).action(async (opts) => (await import('./commands/macro.js')).macroCreate(opts, processIo()));
+  ).action(async (opts) => (await import('./commands/macro.js')).macroCreate(opts, io));
   withGorgias(
     macro
       .command('list')
       .description('list the sign-off macros')
       .option('--all', 'list every macro, not only the sign-off ones')
       .option('--json', 'print as a JSON array'),
-  ).action(async (opts) => (await import('./commands/macro.js')).macroList(opts, processIo()));
+  ).action(async (opts) => (await import('./commands/macro.js')).macroList(opts, io));
   withGorgias(
     macro.command('show').description('show one macro').argument('<id|name>', 'macro id or exact name').option('--json', 'print as JSON'),
-  ).action(async (ref, opts) => (await import('./commands/macro.js')).macroShow(ref, opts, processIo()));
+  ).action(async (ref, opts) => (await import('./commands/macro.js')).macroShow(ref, opts, io));
   withGorgias(
     macro
       .command('delete')
@@ -112,7 +120,7 @@ export function buildProgram(): Command {
       .argument('<id|name>', 'macro id or exact name')
       .option('-y, --yes', 'do not ask for confirmation')
       .option('--json', 'print the deleted macro as JSON'),
-  ).action(async (ref, opts) => (await import('./commands/macro.js')).macroDelete(ref, opts, processIo()));
+  ).action(async (ref, opts) => (await import('./commands/macro.js')).macroDelete(ref, opts, io));
 
   withGorgias(
     program
@@ -133,7 +141,7 @@ export function buildProgram(): Command {
       .option('--call-window <seconds>', 'the call limit window (env LIVECHAT_CALL_WINDOW; default 20)')
       .option('--print-secret', 'print the channel secret (created if missing) and exit')
       .option('--json', 'print where it listens as one JSON line on stdout'),
-  ).action(async (opts) => (await import('./commands/serve.js')).serve(opts, processIo()));
+  ).action(async (opts) => (await import('./commands/serve.js')).serve(opts, io));
 
   withGorgias(
     program
@@ -145,7 +153,7 @@ export function buildProgram(): Command {
       .option('--roundtrip-timeout <seconds>', 'how long the round trip waits for the webhook', '30')
       .option('--junit <file>', 'also write the checks as a JUnit XML report')
       .option('--json', 'print {ok, passed, warnings, failed, skipped, checks} as JSON'),
-  ).action(async (opts) => (await import('./commands/doctor.js')).doctor(opts, processIo()));
+  ).action(async (opts) => (await import('./commands/doctor.js')).doctor(opts, io));
 
   program
     .command('emulator')
@@ -157,7 +165,7 @@ export function buildProgram(): Command {
     .option('--rate-limit <n>', 'calls allowed per window and key (off or 0: no limit)', '40')
     .option('--rate-window <seconds>', 'rate-limit window in seconds', '20')
     .option('--json', 'print the connection details as one JSON line')
-    .action(async (opts) => (await import('./commands/emulator.js')).emulator(opts, processIo()));
+    .action(async (opts) => (await import('./commands/emulator.js')).emulator(opts, io));
 
   program
     .command('playground')
@@ -166,7 +174,7 @@ export function buildProgram(): Command {
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--timeout <minutes>', 'inactivity timeout of a session, in minutes', '30')
     .option('--json', 'print the URLs and the emulator credentials as one JSON line')
-    .action(async (opts) => (await import('./commands/playground.js')).playground(opts, processIo()));
+    .action(async (opts) => (await import('./commands/playground.js')).playground(opts, io));
 
   program
     .command('simulate')
@@ -182,11 +190,11 @@ export function buildProgram(): Command {
     .option('--format <format>', 'text, json (one JSON object per line, then a summary line) or mermaid (a sequence diagram)')
     .option('--json', 'the same as --format json')
     .option('--report <file.html>', 'also write the run as a self-contained HTML sequence diagram')
-    .action(async (opts) => (await import('./commands/simulate.js')).simulate(opts, processIo()));
+    .action(async (opts) => (await import('./commands/simulate.js')).simulate(opts, io));
 
   return program;
 }
 
-export async function run(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv, { from: 'user' });
+export async function run(argv: string[], io: Io = processIo()): Promise<void> {
+  await buildProgram(io).parseAsync(argv, { from: 'user' });
 }

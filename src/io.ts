@@ -10,6 +10,10 @@ export interface Io {
   /** Colour and spinners: only on a TTY and never with NO_COLOR. */
   readonly color: boolean;
   readonly env: NodeJS.ProcessEnv;
+  /** Standard input; the process's own when absent (tests hand in their own). */
+  readonly stdin?: NodeJS.ReadableStream;
+  /** The command line, for program-level flags such as --debug; process.argv when absent. */
+  readonly argv?: readonly string[];
 }
 
 export function colorAllowed(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
@@ -30,6 +34,7 @@ export function processIo(): Io {
     stdinIsTTY: Boolean(process.stdin.isTTY),
     color: colorAllowed(process.env, stdoutIsTTY),
     env: process.env,
+    stdin: process.stdin,
   };
 }
 

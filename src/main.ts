@@ -1,5 +1,6 @@
 // The one exit handler: every error ends here as one line and an exit code.
 import { EXIT, LivechatError } from './errors.js';
+import type { Io } from './io.js';
 
 interface Reported {
   lines: string[];
@@ -28,8 +29,34 @@ export function describeError(err: unknown, debug: boolean): Reported {
   return { lines, exitCode: EXIT.failure };
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const debug = argv.includes('--debug') || Boolean(process.env.LIVECHAT_DEBUG);
+/**
+ * Run the CLI and return its exit code. With no `io` it is the real process: it takes over
+ * Ctrl-C and closed pipes and sets process.exitCode. With an `io` (tests) it touches neither.
+ */
+export async function main(argv: string[], io?: Io): Promise<number> {
+  const env = io?.env ?? process.env;
+  const debug = argv.includes('--debug') || Boolean(env.LIVECHAT_DEBUG);
+  if (!io) takeOverProcess();
+  // A command may have set process.exitCode itself (serve, after a failed shutdown).
+  let exitCode: number | undefined;
+  try {
+    const { run } = await import('./cli.js');
+    await run(argv, io);
+  } catch (err) {
+    const reported = describeError(err, debug);
+    const text = `${reported.lines.join('\n')}\n`;
+    if (reported.lines.length) {
+      if (io) io.err(text);
+      else process.stderr.write(text);
+    }
+    exitCode = reported.exitCode;
+  }
+  if (exitCode === undefined) return io ? EXIT.ok : Number(process.exitCode ?? EXIT.ok);
+  if (!io) process.exitCode = exitCode;
+  return exitCode;
+}
+
+function takeOverProcess(): void {
   // Ctrl-C outside a prompt: leave quietly with the conventional code, unless a long-running
   // command (the emulator) has taken Ctrl-C over with its own listener.
   const onInterrupt = (): void => {
@@ -44,13 +71,5 @@ export async function main(argv: string[]): Promise<void> {
       if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
       throw err;
     });
-  }
-  try {
-    const { run } = await import('./cli.js');
-    await run(argv);
-  } catch (err) {
-    const { lines, exitCode } = describeError(err, debug);
-    if (lines.length) process.stderr.write(`${lines.join('\n')}\n`);
-    process.exitCode = exitCode;
   }
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { runCli } from './helpers.ts';
+import { runCli, runInProcess } from './helpers.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 test('--help lists every command, one line each', async () => {
-  const r = await runCli(['--help']);
+  const r = await runInProcess(['--help']);
   assert.equal(r.code, 0);
   for (const cmd of ['setup', 'config', 'webhook-url', 'webhook', 'macro', 'emulator', 'simulate']) {
     assert.match(r.stdout, new RegExp(`^  ${cmd}\\b.*\\S`, 'm'), `missing ${cmd}`);
@@ -15,13 +15,13 @@ test('--help lists every command, one line each', async () => {
 });
 
 test('--version prints the package version', async () => {
-  const r = await runCli(['--version']);
+  const r = await runInProcess(['--version']);
   assert.equal(r.code, 0);
   assert.equal(r.stdout.trim(), pkg.version);
 });
 
 test('an unknown command exits 2 with one line', async () => {
-  const r = await runCli(['frobnicate']);
+  const r = await runCli(['frobnicate']); // the real binary's exit code
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown command 'frobnicate'/);
   assert.equal(r.stdout, '');
@@ -29,13 +29,13 @@ test('an unknown command exits 2 with one line', async () => {
 });
 
 test('an unknown flag exits 2', async () => {
-  const r = await runCli(['webhook-url', '--bogus']);
+  const r = await runInProcess(['webhook-url', '--bogus']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown option '--bogus'/);
 });
 
 test('a group without its subcommand prints its help on stderr and exits 2', async () => {
-  const r = await runCli(['macro']);
+  const r = await runInProcess(['macro']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Usage: livechat macro/);
   assert.equal(r.stdout, '');
@@ -46,7 +46,7 @@ test('`help <command>` and `<command> --help` exit 0 with the help on stdout', a
     ['help', 'simulate'],
     ['simulate', '--help'],
   ]) {
-    const r = await runCli(args);
+    const r = await runInProcess(args);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /Usage: livechat simulate/);
   }

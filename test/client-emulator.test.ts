@@ -1,7 +1,7 @@
 // The Gorgias client against the emulator: real HTTP on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { after, before, beforeEach, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { createGorgiasClient, type ClientOptions } from '../src/gorgias/client.ts';
 import { GorgiasError } from '../src/gorgias/errors.ts';
 import type { Macro, NewMacro } from '../src/gorgias/types.ts';
@@ -9,14 +9,12 @@ import type { Clock } from '../src/clock.ts';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
 
 let emu: Emulator;
-before(async () => {
+// An emulator of each test's own: a request a test left in flight (a retry, a late delete) can
+// never land in the next test's counts.
+beforeEach(async () => {
   emu = await startEmulator({ port: 0, email: 'ada@example.com', apiKey: 'emu-key-0123456789abcdef', rateLimit: false });
 });
-after(() => emu.close());
-beforeEach(() => {
-  emu.faults.reset();
-  emu.requests.length = 0;
-});
+afterEach(() => emu.close());
 
 /** Waits between attempts happen at once and are recorded: no real sleeping, no timing. */
 function recordingClock(): Clock & { sleeps: number[] } {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { BIN, runCli, tempConfigDir } from './helpers.ts';
+import { BIN, runInProcess, tempConfigDir } from './helpers.ts';
 
 const tmp = tempConfigDir();
 after(tmp.cleanup);
@@ -28,7 +28,7 @@ async function deadPid(): Promise<number> {
 
 test('20 concurrent first runs of webhook-url print one token, the one saved', async () => {
   const { dir, file, env } = fresh('race');
-  const runs = await Promise.all(Array.from({ length: 20 }, () => runCli(['webhook-url', '--base-url', BASE, '--show-secrets'], { env })));
+  const runs = await Promise.all(Array.from({ length: 20 }, () => runInProcess(['webhook-url', '--base-url', BASE, '--show-secrets'], { env })));
   for (const r of runs) assert.equal(r.code, 0, r.stderr);
   const tokens = new Set(runs.map((r) => tokenOf(r.stdout)));
   assert.equal(tokens.size, 1, [...tokens].join(', '));
@@ -39,10 +39,10 @@ test('20 concurrent first runs of webhook-url print one token, the one saved', a
 test('concurrent writes of different keys lose nothing', async () => {
   const { file, env } = fresh('merge');
   const runs = await Promise.all([
-    runCli(['config', 'set', 'domain', 'acme'], { env }),
-    runCli(['config', 'set', 'username', 'ada@example.com'], { env }),
-    runCli(['config', 'set', 'base-url', BASE], { env }),
-    runCli(['webhook-url', '--base-url', BASE], { env }),
+    runInProcess(['config', 'set', 'domain', 'acme'], { env }),
+    runInProcess(['config', 'set', 'username', 'ada@example.com'], { env }),
+    runInProcess(['config', 'set', 'base-url', BASE], { env }),
+    runInProcess(['webhook-url', '--base-url', BASE], { env }),
   ]);
   for (const r of runs) assert.equal(r.code, 0, r.stderr);
   const c = saved(file);
@@ -54,7 +54,7 @@ test('concurrent writes of different keys lose nothing', async () => {
 
 test('what a killed write leaves (temp files, a lock) is gone after the next run, whatever it is', async () => {
   const { dir, file, env } = fresh('leftovers');
-  assert.equal((await runCli(['config', 'set', 'domain', 'acme'], { env })).code, 0);
+  assert.equal((await runInProcess(['config', 'set', 'domain', 'acme'], { env })).code, 0);
   const gone = await deadPid();
   const old = new Date(Date.now() - 60_000);
   writeFileSync(join(dir, `config.json.tmp-${gone}-0badcafe`), '{"apiKey": "half-written-key', { mode: 0o600 });
@@ -64,7 +64,7 @@ test('what a killed write leaves (temp files, a lock) is gone after the next run
   // A temp file of a live writer, just made, is not touched by a reader.
   writeFileSync(join(dir, `config.json.tmp-${process.pid}-00000000`), '{}', { mode: 0o600 });
 
-  const r = await runCli(['config', 'show', '--json'], { env });
+  const r = await runInProcess(['config', 'show', '--json'], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(leftovers(dir), [`config.json.tmp-${process.pid}-00000000`]);
   assert.equal(saved(file).domain, 'acme');
@@ -72,7 +72,7 @@ test('what a killed write leaves (temp files, a lock) is gone after the next run
 
 test('kill -9 at random points of writes: the config stays whole, and the next run leaves no temp file', async () => {
   const { dir, file, env } = fresh('kill');
-  assert.equal((await runCli(['config', 'set', 'base-url', BASE], { env })).code, 0);
+  assert.equal((await runInProcess(['config', 'set', 'base-url', BASE], { env })).code, 0);
   for (let i = 0; i < 12; i++) {
     const child = spawn(process.execPath, [BIN, 'webhook-url', '--rotate-token'], { env: { ...process.env, ...env }, stdio: 'ignore' });
     const closed = new Promise((done) => child.on('close', done));
@@ -82,7 +82,7 @@ test('kill -9 at random points of writes: the config stays whole, and the next r
     await closed;
     assert.doesNotThrow(() => saved(file), 'never half a file');
   }
-  const next = await runCli(['webhook-url', '--show-secrets'], { env });
+  const next = await runInProcess(['webhook-url', '--show-secrets'], { env });
   assert.equal(next.code, 0, next.stderr);
   assert.equal(tokenOf(next.stdout), saved(file).webhookToken);
   assert.deepEqual(leftovers(dir), []);
@@ -93,25 +93,25 @@ test('a config readable by others is tightened to 0600 by any command that reads
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, JSON.stringify({ domain: 'acme', apiKey: 'loose-key-0000aaaa' }));
   chmodSync(file, 0o644);
-  const r = await runCli(['config', 'show'], { env });
+  const r = await runInProcess(['config', 'show'], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(statSync(file).mode & 0o777, 0o600);
   assert.match(r.stderr, /readable by other users \(mode 0644\); it is now 0600/);
   assert.ok(!r.stderr.includes('loose-key-0000aaaa'));
-  const again = await runCli(['config', 'show'], { env });
+  const again = await runInProcess(['config', 'show'], { env });
   assert.equal(again.stderr, '', 'said once');
 });
 
 test('the config folder is made 0700; livechat’s own folder made 0755 by an older version is tightened', async () => {
   const { dir, env } = fresh('made');
-  assert.equal((await runCli(['config', 'set', 'domain', 'acme'], { env })).code, 0);
+  assert.equal((await runInProcess(['config', 'set', 'domain', 'acme'], { env })).code, 0);
   assert.equal(statSync(dir).mode & 0o777, 0o700);
 
   const xdg = join(tmp.dir, 'xdg');
   mkdirSync(join(xdg, 'livechat'), { recursive: true, mode: 0o755 });
   chmodSync(join(xdg, 'livechat'), 0o755);
   writeFileSync(join(xdg, 'livechat', 'config.json'), '{"domain": "acme"}', { mode: 0o600 });
-  const r = await runCli(['config', 'show'], { env: { XDG_CONFIG_HOME: xdg, LIVECHAT_CONFIG_DIR: '' } });
+  const r = await runInProcess(['config', 'show'], { env: { XDG_CONFIG_HOME: xdg, LIVECHAT_CONFIG_DIR: '' } });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(statSync(join(xdg, 'livechat')).mode & 0o777, 0o700);
   assert.ok(existsSync(join(xdg, 'livechat', 'config.json')));

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { cliDoc } from '../scripts/docs-cli.ts';
+import { cliDoc, helpOf } from '../scripts/docs-cli.ts';
+import { runCli } from './helpers.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
@@ -15,6 +16,14 @@ const docs = readdirSync(join(root, 'docs'))
 
 test('docs/cli.md is every command with its --help, as the CLI prints it (run `npm run docs` to update)', () => {
   assert.equal(read('docs/cli.md'), cliDoc());
+});
+
+test('the built binary prints the same help as the program the docs are made from', async () => {
+  for (const command of ['', 'serve']) {
+    const r = await runCli(command ? [command, '--help'] : ['--help'], { env: { COLUMNS: '80' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trimEnd(), helpOf(command));
+  }
 });
 
 test('every relative link in README.md and docs/ points to a file that exists', () => {

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, runCli, type CliResult } from './helpers.ts';
+import { BIN, runInProcess, type CliResult } from './helpers.ts';
 import { deliverSink, gorgias, httpJson, installWebhook, scratch, spawnCli, waitFor, type DeliverSink, type Spawned } from './serve-helpers.ts';
 import { parseXml } from './xml.ts';
 
@@ -69,7 +69,7 @@ describe('livechat doctor, end to end', () => {
   const config = () => JSON.parse(readFileSync(join(dirs.config, 'config.json'), 'utf8')) as Record<string, string>;
   const secrets = () => [emulator.info.api_key, config().webhookToken, config().channelSecret];
   const doctor = (args: string[] = [], extra: NodeJS.ProcessEnv = {}) =>
-    runCli(['doctor', ...args], { env: { ...env, ...extra }, timeoutMs: 60_000 });
+    runInProcess(['doctor', ...args], { env: { ...env, ...extra }, timeoutMs: 60_000 });
   const startServe = async (port = 0) => {
     bridge = await spawnCli(['serve', '--port', String(port), '--json', '--data', dirs.data, '--deliver-url', sink.url], env);
     servePort = Number(new URL(bridge.info.url).port);
@@ -98,13 +98,13 @@ describe('livechat doctor, end to end', () => {
       GORGIAS_API_KEY: emulator.info.api_key,
     };
     sink = await deliverSink(() => config().channelSecret);
-    const printed = await runCli(['serve', '--print-secret'], { env });
+    const printed = await runInProcess(['serve', '--print-secret'], { env });
     assert.equal(printed.code, 0, printed.stderr);
     await startServe();
     front = await proxy(() => servePort);
     env.LIVECHAT_BASE_URL = `${front.url}/gorgias/webhook`;
     await reinstall();
-    const macro = await runCli(['macro', 'create'], { env });
+    const macro = await runInProcess(['macro', 'create'], { env });
     assert.equal(macro.code, 0, macro.stderr);
   });
 
@@ -183,7 +183,7 @@ describe('livechat doctor, end to end', () => {
   });
 
   it('a token rotated without reinstalling: the integration line is ✗ (and the receiver, until serve restarts)', async () => {
-    const rotated = await runCli(['webhook-url', '--rotate-token'], { env });
+    const rotated = await runInProcess(['webhook-url', '--rotate-token'], { env });
     assert.equal(rotated.code, 0, rotated.stderr);
     // serve still runs with the old token: it refuses the one in the config.
     const running = await doctor();
@@ -202,13 +202,13 @@ describe('livechat doctor, end to end', () => {
   });
 
   it('a deleted macro: only the macro line is ✗, exit 1', async () => {
-    const del = await runCli(['macro', 'delete', 'End livechat', '--yes'], { env });
+    const del = await runInProcess(['macro', 'delete', 'End livechat', '--yes'], { env });
     assert.equal(del.code, 0, del.stderr);
     const r = await doctor();
     assert.equal(r.code, 1);
     assert.deepEqual(failing(r), ['macro']);
     assert.match(lineOf(r, 'macro'), /no macro carries LIVECHAT_SESSION_END.*; fix: `livechat macro create`/);
-    assert.equal((await runCli(['macro', 'create'], { env })).code, 0);
+    assert.equal((await runInProcess(['macro', 'create'], { env })).code, 0);
     assert.equal((await doctor()).code, 0);
   });
 
@@ -271,7 +271,10 @@ describe('livechat doctor, end to end', () => {
       const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
       await waitFor('the test ticket', async () => (await doctorTickets()).length > 0 && /waiting up to/.test(err), 20_000);
       child.kill('SIGINT');
-      const code = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000))]);
+      // The deadline's timer is cleared: a pending one would keep this file's process alive 20 s.
+      let hang: NodeJS.Timeout | undefined;
+      const code = await Promise.race([exited, new Promise<'hung'>((resolve) => (hang = setTimeout(() => resolve('hung'), 20_000)))]);
+      clearTimeout(hang);
       if (code === 'hung') child.kill('SIGKILL');
       assert.equal(code, 130, out + err);
       assert.match(err, /interrupted: cleaning up the test ticket/);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { test } from 'node:test';
 import { httpIntegration, livechatTemplate, newTicket, startReceiver } from './emulator-helpers.ts';
-import { BIN, runCli } from './helpers.ts';
+import { BIN, runInProcess } from './helpers.ts';
+import { waitFor } from './serve-helpers.ts';
 
 interface Running {
   child: ChildProcessWithoutNullStreams;
@@ -63,7 +64,7 @@ test('emulator --port 0 --json: answers GET /api/account with the printed creden
     });
   assert.equal((await post('/api/integrations', httpIntegration(livechatTemplate(rx.url)))).status, 201);
   assert.equal((await post('/api/tickets', newTicket('cli-1', 'hello & bye'))).status, 201);
-  while (rx.received.length === 0 || !run.stderr().includes('webhook')) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the webhook, received and logged', () => rx.received.length > 0 && run.stderr().includes('webhook'));
   assert.equal(rx.received[0].query.get('text'), 'hello & bye');
   await rx.close();
 
@@ -82,7 +83,7 @@ test('emulator without --json prints the URL, the username, the generated key an
   const run = startCli(['emulator', '--port', '0', '--email', 'me@acme.test', '--rate-limit', '0']);
   await run.firstLine;
   // Wait for the whole banner.
-  while (!run.stdout().includes('Ctrl-C')) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the whole banner', () => run.stdout().includes('Ctrl-C'));
   const out = run.stdout();
   const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
   const key = /GORGIAS_API_KEY=([0-9a-f]+)/.exec(out)![1];
@@ -97,7 +98,7 @@ test('emulator without --json prints the URL, the username, the generated key an
 test('a given --api-key is accepted and not printed back', async () => {
   const run = startCli(['emulator', '--port', '0', '--api-key', 'my-very-secret-key']);
   await run.firstLine;
-  while (!run.stdout().includes('Ctrl-C')) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the whole banner', () => run.stdout().includes('Ctrl-C'));
   assert.doesNotMatch(run.stdout(), /my-very-secret-key/);
   const url = /listening on (\S+)/.exec(run.stdout())![1];
   const r = await fetch(`${url}/api/account`, { headers: { authorization: auth('agent@example.com', 'my-very-secret-key') } });
@@ -114,7 +115,7 @@ test('bad flag values exit 2 with one line naming the flag', async () => {
     [['--rate-window', '0'], '--rate-window'],
     [['--email', 'not-an-email'], '--email'],
   ] as const) {
-    const r = await runCli(['emulator', ...args]);
+    const r = await runInProcess(['emulator', ...args]);
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.stderr, new RegExp(flag));
     assert.equal(r.stdout, '');
@@ -125,7 +126,7 @@ test('a port already in use exits 2 and suggests --port 0', async () => {
   const run = startCli(['emulator', '--port', '0', '--json']);
   const { url } = JSON.parse(await run.firstLine) as { url: string };
   const port = new URL(url).port;
-  const r = await runCli(['emulator', '--port', port]);
+  const r = await runInProcess(['emulator', '--port', port]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /already in use.*--port 0/);
   run.child.kill('SIGTERM');

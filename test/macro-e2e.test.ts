@@ -1,19 +1,21 @@
 // End-to-end: `livechat macro create|list|show|delete` through bin/livechat.js against the
 // Gorgias emulator, with small pages so every list spans at least 3 of them.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
 import type { Macro } from '../src/gorgias/types.ts';
 import { parseWebhook } from '../src/receiver/parse.ts';
 import { startReceiver, type Receiver } from './emulator-helpers.ts';
-import { runCli, tempConfigDir, type CliResult } from './helpers.ts';
+import { runInProcess, tempConfigDir, type CliResult } from './helpers.ts';
 
 const PAGE = 5;
-const cfg = tempConfigDir();
+// Each test has its own config dir and emulator (with the same twelve macros): none leans on what ran before it.
+let cfg: ReturnType<typeof tempConfigDir>;
 let emu: Emulator;
 let env: NodeJS.ProcessEnv;
 
-before(async () => {
+beforeEach(async () => {
+  cfg = tempConfigDir();
   emu = await startEmulator({ port: 0, rateLimit: false, maxPageSize: PAGE, defaultPageSize: PAGE });
   env = { LIVECHAT_CONFIG_DIR: cfg.dir, GORGIAS_DOMAIN: emu.url, GORGIAS_USERNAME: emu.email, GORGIAS_API_KEY: emu.apiKey };
   const names = [
@@ -44,13 +46,15 @@ before(async () => {
     });
   }
 });
-after(async () => {
+afterEach(async () => {
   await emu.close();
   cfg.cleanup();
 });
 
-const cli = (args: string[]): Promise<CliResult> => runCli(args, { env });
+const cli = (args: string[]): Promise<CliResult> => runInProcess(args, { env });
 const signoffs = () => emu.store.listMacros().filter((m) => JSON.stringify(m.actions).includes('LIVECHAT_SESSION_END'));
+/** Each test that needs the sign-off macro makes it first: it stands alone. */
+const createOurs = async () => assert.equal((await cli(['macro', 'create'])).code, 0, 'stands alone: creates the sign-off macro first');
 const pagesRead = () => emu.requests.filter((r) => r.method === 'GET' && r.path === '/api/macros').length;
 
 test('create makes one sign-off macro carrying the token in body_text and body_html; twice makes one', async () => {
@@ -80,6 +84,7 @@ test('create makes one sign-off macro carrying the token in body_text and body_h
 });
 
 test('create finds ours by the token, not the name; --update makes it match', async () => {
+  await createOurs();
   const id = signoffs()[0].id;
   const r = await cli(['macro', 'create', '--name', 'Bye <3', '--text', 'Tom & Jerry say bye']);
   assert.equal(r.code, 0, r.stderr);
@@ -98,12 +103,13 @@ test('create finds ours by the token, not the name; --update makes it match', as
     body_text: 'Tom & Jerry say bye LIVECHAT_SESSION_END',
     body_html: '<p>Tom &amp; Jerry say bye LIVECHAT_SESSION_END</p>',
   });
-  // Back to the default for the next tests.
+  // --update back to the defaults.
   assert.equal((await cli(['macro', 'create', '--update'])).code, 0);
   assert.equal(signoffs()[0].name, 'End livechat');
 });
 
 test('list shows the sign-off macros; --all every macro over every page; --json arrays', async () => {
+  await createOurs();
   const ours = signoffs()[0];
   const r = await cli(['macro', 'list']);
   assert.equal(r.code, 0, r.stderr);
@@ -133,6 +139,7 @@ test('list shows the sign-off macros; --all every macro over every page; --json 
 });
 
 test('show by id and by exact name; a name matching several macros is a conflict; a missing id fails', async () => {
+  await createOurs();
   const ours = signoffs()[0];
   const byId = await cli(['macro', 'show', String(ours.id)]);
   assert.equal(byId.code, 0, byId.stderr);
@@ -162,6 +169,7 @@ test('show by id and by exact name; a name matching several macros is a conflict
 });
 
 test('applying the macro in the agent console sends the token through the webhook', async () => {
+  await createOurs();
   const rx: Receiver = await startReceiver();
   try {
     const url = (await cli(['webhook-url', '--base-url', rx.url, '--show-secrets'])).stdout.trim();
@@ -198,6 +206,7 @@ test('applying the macro in the agent console sends the token through the webhoo
 });
 
 test('delete: refused with no TTY and no --yes; --yes deletes; a missing macro fails', async () => {
+  await createOurs();
   const target = emu.store.listMacros().find((m) => m.name === 'Survey')!;
   const refused = await cli(['macro', 'delete', String(target.id)]);
   assert.equal(refused.code, 2);
@@ -227,7 +236,7 @@ test('delete: refused with no TTY and no --yes; --yes deletes; a missing macro f
 });
 
 test('a wrong API key: one line, exit 1', async () => {
-  const r = await runCli(['macro', 'list'], { env: { ...env, GORGIAS_API_KEY: 'wrong-key-123456' } });
+  const r = await runInProcess(['macro', 'list'], { env: { ...env, GORGIAS_API_KEY: 'wrong-key-123456' } });
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

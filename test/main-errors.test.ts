@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { missingValue } from '../src/errors.ts';
 import { errorFromNetwork, errorFromResponse } from '../src/gorgias/errors.ts';
 import { describeError } from '../src/main.ts';
+import { runInProcess, tempConfigDir } from './helpers.ts';
 
 test('a rejected key is one line, exit 1, no stack', () => {
   const r = describeError(errorFromResponse(401, '{"error":{"msg":"Unauthorized: invalid credentials."}}', 'GET /api/account'), false);
@@ -39,4 +40,24 @@ test('a missing flag is a usage error (exit 2); --debug adds the stack', () => {
 test('Ctrl-C in a prompt exits 130 silently', () => {
   const err = Object.assign(new Error('User force closed the prompt with SIGINT'), { name: 'ExitPromptError' });
   assert.deepEqual(describeError(err, false), { lines: [], exitCode: 130 });
+});
+
+test('main(argv, io) in process: returns the exit code, writes only to the io, leaves process.exitCode alone', async () => {
+  const before = process.exitCode;
+  const bad = await runInProcess(['frobnicate']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stdout, '');
+  assert.match(bad.stderr, /unknown command 'frobnicate'/);
+  const version = await runInProcess(['--version']);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  const cfg = tempConfigDir();
+  try {
+    const failed = await runInProcess(['config', 'set', 'colour', 'blue'], { env: { LIVECHAT_CONFIG_DIR: cfg.dir } });
+    assert.equal(failed.code, 2);
+    assert.match(failed.stderr, /^error: /);
+  } finally {
+    cfg.cleanup();
+  }
+  assert.equal(process.exitCode, before);
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { startPlayground, type Playground } from '../src/playground/index.ts';
-import { runCli } from './helpers.ts';
+import { runInProcess } from './helpers.ts';
 import { gorgias, httpJson, spawnCli, waitFor } from './serve-helpers.ts';
 
 const MIN = 60_000;
@@ -185,7 +185,7 @@ test('livechat playground: bad flags are usage errors; --json prints one line; S
     [['--timeout', '0'], /--timeout must be a number from 1 to 1440/],
     [['--host', ' '], /--host must be an interface name or address/],
   ] as const) {
-    const r = await runCli(['playground', ...args]);
+    const r = await runInProcess(['playground', ...args]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
   }
@@ -205,7 +205,7 @@ test('livechat playground: bad flags are usage errors; --json prints one line; S
   assert.equal(account.status, 200);
   // The port is taken: a usage error that says what to do.
   const port = new URL(info.url).port;
-  const busy = await runCli(['playground', '--port', port]);
+  const busy = await runInProcess(['playground', '--port', port]);
   assert.equal(busy.code, 2);
   assert.match(busy.stderr, new RegExp(`port ${port} on 127.0.0.1 is already in use \\(try --port 0\\)`));
 

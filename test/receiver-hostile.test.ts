@@ -426,10 +426,14 @@ describe('webhook receiver under hostile input', () => {
     });
   }
 
-  it('never answers 5xx to anything', () => {
-    assert.ok(rejected.length > 0);
+  it('never answers 5xx to anything', async () => {
+    // Sends the whole catalogue itself, so that it stands alone.
+    const from = rejected.length;
+    for (const [, cases] of CATALOGUE) for (const h of cases) await exchange(h.data, h.end);
+    const mine = rejected.slice(from);
+    assert.ok(mine.length > 0);
     assert.deepEqual(
-      rejected.filter((r) => r.status >= 500),
+      mine.filter((r) => r.status >= 500),
       [],
     );
   });

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import type { Command } from '@commander-js/extra-typings';
 import { buildProgram } from '../src/cli.ts';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
-import { BIN, runCli, tempConfigDir, type CliResult } from './helpers.ts';
+import { BIN, runInProcess, tempConfigDir, type CliResult } from './helpers.ts';
 
 const KEY = 'secret-api-key-for-the-grep-5f1e';
 const BASE = 'https://bot.example.com/gorgias';
@@ -20,7 +20,7 @@ let env: NodeJS.ProcessEnv;
 before(async () => {
   emu = await startEmulator({ port: 0, email: 'ada@example.com', apiKey: KEY, rateLimit: false });
   env = { LIVECHAT_CONFIG_DIR: cfg.dir };
-  const setup = await runCli(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--base-url', BASE], {
+  const setup = await runInProcess(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--base-url', BASE], {
     env: { ...env, GORGIAS_API_KEY: KEY },
   });
   assert.equal(setup.code, 0, setup.stderr);
@@ -96,7 +96,7 @@ test('no --json output, nor anything on stderr, carries the API key or the webho
       // setup reads the key from the environment; the others from the saved config.
       const r = LONG_RUNNING.has(name)
         ? await firstLineOf(argv)
-        : await runCli(argv, { env: name === 'setup gorgias' ? { ...env, GORGIAS_API_KEY: KEY } : env });
+        : await runInProcess(argv, { env: name === 'setup gorgias' ? { ...env, GORGIAS_API_KEY: KEY } : env });
       // (serve prints its line before it takes SIGTERM over, so the signal may end it)
       assert.ok(
         r.code === 0 || (LONG_RUNNING.has(name) && r.signal === 'SIGTERM') || (FAILS_HERE.has(name) && r.code === 1),
@@ -118,10 +118,10 @@ test('no --json output, nor anything on stderr, carries the API key or the webho
 });
 
 test('--show-secrets shows them: the grep above can see a secret', async () => {
-  const show = await runCli(['config', 'show', '--json', '--show-secrets'], { env });
+  const show = await runInProcess(['config', 'show', '--json', '--show-secrets'], { env });
   assert.equal(show.code, 0, show.stderr);
   const view = JSON.parse(show.stdout) as { api_key: string; webhook_token: string; channel_secret: string };
   assert.deepEqual([view.api_key, view.webhook_token, view.channel_secret], [KEY, token(), saved().channelSecret]);
-  const url = await runCli(['webhook-url', '--json', '--show-secrets'], { env });
+  const url = await runInProcess(['webhook-url', '--json', '--show-secrets'], { env });
   assert.ok((JSON.parse(url.stdout) as { url: string }).url.endsWith(`&token=${token()}`));
 });

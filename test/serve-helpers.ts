@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifySignature } from '../src/outbox/signature.ts';
-import { BIN, runCli } from './helpers.ts';
+import { BIN, runInProcess } from './helpers.ts';
 
 /** Wait for `check` to hold, polling; fails with `what` after `ms`. */
 export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
@@ -205,6 +205,6 @@ export function scratch(): { dir: string; config: string; data: string; cleanup:
 
 /** `livechat webhook install` against the emulator, pointing at the bridge's webhook URL. */
 export async function installWebhook(env: NodeJS.ProcessEnv, webhookUrl: string): Promise<void> {
-  const r = await runCli(['webhook', 'install', '--base-url', webhookUrl, '--yes', '--json'], { env });
+  const r = await runInProcess(['webhook', 'install', '--base-url', webhookUrl, '--yes', '--json'], { env });
   if (r.code !== 0) throw new Error(`webhook install failed: ${r.stderr}`);
 }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { runCli, tempConfigDir } from './helpers.ts';
+import { runInProcess, tempConfigDir } from './helpers.ts';
 
 const tmp = tempConfigDir();
 after(tmp.cleanup);
@@ -27,7 +27,7 @@ const KEY = 'k3y-that-must-never-show-9d2e';
 
 test('no TTY and no domain: fails at once naming the flag and the variable (exit 2)', async () => {
   const { env, file } = freshDir('missing');
-  const r = await runCli(['setup', 'gorgias', '--username', 'ada@example.com'], { env: { ...env, GORGIAS_API_KEY: KEY } });
+  const r = await runInProcess(['setup', 'gorgias', '--username', 'ada@example.com'], { env: { ...env, GORGIAS_API_KEY: KEY } });
   assert.equal(r.code, 2);
   assert.equal(r.stderr, 'error: missing --domain (or GORGIAS_DOMAIN)\n');
   assert.equal(r.stdout, '');
@@ -36,7 +36,7 @@ test('no TTY and no domain: fails at once naming the flag and the variable (exit
 
 test('no TTY and no key: names --api-key-stdin and GORGIAS_API_KEY', async () => {
   const { env } = freshDir('missing-key');
-  const r = await runCli(['setup', 'gorgias', '--domain', 'acme', '--username', 'ada@example.com'], { env });
+  const r = await runInProcess(['setup', 'gorgias', '--domain', 'acme', '--username', 'ada@example.com'], { env });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^error: missing --api-key-stdin \(or GORGIAS_API_KEY\)$/m);
 });
@@ -44,7 +44,7 @@ test('no TTY and no key: names --api-key-stdin and GORGIAS_API_KEY', async () =>
 test('an unreachable host: one line, exit 1, nothing saved', async () => {
   const { env, file } = freshDir('unreachable');
   const port = await closedPort();
-  const r = await runCli(['setup', 'gorgias', '--domain', `http://127.0.0.1:${port}`, '--username', 'ada@example.com'], {
+  const r = await runInProcess(['setup', 'gorgias', '--domain', `http://127.0.0.1:${port}`, '--username', 'ada@example.com'], {
     env: { ...env, GORGIAS_API_KEY: KEY },
   });
   assert.equal(r.code, 1);
@@ -54,7 +54,7 @@ test('an unreachable host: one line, exit 1, nothing saved', async () => {
 
 test('a bad domain is a usage error', async () => {
   const { env } = freshDir('bad-domain');
-  const r = await runCli(['setup', 'gorgias', '--domain', 'acme.example.com', '--username', 'a@b.c', '--no-verify'], {
+  const r = await runInProcess(['setup', 'gorgias', '--domain', 'acme.example.com', '--username', 'a@b.c', '--no-verify'], {
     env: { ...env, GORGIAS_API_KEY: KEY },
   });
   assert.equal(r.code, 2);
@@ -63,10 +63,13 @@ test('a bad domain is a usage error', async () => {
 
 test('--no-verify with --api-key-stdin saves without a call, mode 0600, key masked', async () => {
   const { env, file } = freshDir('no-verify');
-  const r = await runCli(['setup', 'gorgias', '--domain', 'acme', '--username', 'ada@example.com', '--api-key-stdin', '--no-verify', '--json'], {
-    env,
-    input: `${KEY}\n`,
-  });
+  const r = await runInProcess(
+    ['setup', 'gorgias', '--domain', 'acme', '--username', 'ada@example.com', '--api-key-stdin', '--no-verify', '--json'],
+    {
+      env,
+      input: `${KEY}\n`,
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.verified, false);
@@ -79,7 +82,7 @@ test('--no-verify with --api-key-stdin saves without a call, mode 0600, key mask
 
 test('--api-key works but warns that argv is visible', async () => {
   const { env } = freshDir('argv');
-  const r = await runCli(['setup', 'gorgias', '--domain', 'acme', '--username', 'a@b.c', '--api-key', KEY, '--no-verify'], { env });
+  const r = await runInProcess(['setup', 'gorgias', '--domain', 'acme', '--username', 'a@b.c', '--api-key', KEY, '--no-verify'], { env });
   assert.equal(r.code, 0);
   assert.match(r.stderr, /^warning: --api-key is visible to other users/m);
   assert.ok(!r.stdout.includes(KEY) && !r.stderr.includes(KEY));
@@ -87,7 +90,10 @@ test('--api-key works but warns that argv is visible', async () => {
 
 test('--api-key-stdin with an empty stdin is a usage error', async () => {
   const { env } = freshDir('stdin-empty');
-  const r = await runCli(['setup', 'gorgias', '--domain', 'acme', '--username', 'a@b.c', '--api-key-stdin', '--no-verify'], { env, input: '\n' });
+  const r = await runInProcess(['setup', 'gorgias', '--domain', 'acme', '--username', 'a@b.c', '--api-key-stdin', '--no-verify'], {
+    env,
+    input: '\n',
+  });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /nothing on standard input/);
 });

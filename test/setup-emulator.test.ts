@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
-import { runCli, tempConfigDir } from './helpers.ts';
+import { runInProcess, tempConfigDir } from './helpers.ts';
 
 const tmp = tempConfigDir();
 let emu: Emulator;
@@ -27,7 +27,7 @@ function noKey(...texts: string[]): void {
 
 test('non-interactive setup checks, saves (0600) and prints who it connected as, never the key', async () => {
   const { env, file } = freshDir('ok');
-  const r = await runCli(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
+  const r = await runInProcess(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
     env: { ...env, GORGIAS_API_KEY: emu.apiKey },
   });
   assert.equal(r.code, 0, r.stderr);
@@ -47,7 +47,7 @@ test('non-interactive setup checks, saves (0600) and prints who it connected as,
 
 test('--api-key-stdin and --json: machine output, key masked', async () => {
   const { env, file } = freshDir('json');
-  const r = await runCli(
+  const r = await runInProcess(
     [
       'setup',
       'gorgias',
@@ -78,22 +78,24 @@ test('--api-key-stdin and --json: machine output, key masked', async () => {
 
   // Again with the same answers: nothing changed; the base URL kept from the file.
   const args = ['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--json'];
-  const same = await runCli(args, { env: { ...env, GORGIAS_API_KEY: emu.apiKey } });
+  const same = await runInProcess(args, { env: { ...env, GORGIAS_API_KEY: emu.apiKey } });
   assert.equal(same.code, 0, same.stderr);
   assert.deepEqual([JSON.parse(same.stdout).action, JSON.parse(same.stdout).base_url], ['unchanged', 'https://bot.example.com/gorgias']);
-  const other = await runCli([...args, '--base-url', 'https://bot.example.com/other'], { env: { ...env, GORGIAS_API_KEY: emu.apiKey } });
+  const other = await runInProcess([...args, '--base-url', 'https://bot.example.com/other'], { env: { ...env, GORGIAS_API_KEY: emu.apiKey } });
   assert.equal(JSON.parse(other.stdout).action, 'updated');
 });
 
 test('a wrong key: exit 1, one line, and the saved config is byte-for-byte unchanged', async () => {
   const { env, file } = freshDir('wrong');
-  const first = await runCli(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
+  const first = await runInProcess(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
     env: { ...env, GORGIAS_API_KEY: emu.apiKey },
   });
   assert.equal(first.code, 0, first.stderr);
   const before = readFileSync(file);
   const wrong = 'not-the-right-key-11223344';
-  const r = await runCli(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], { env: { ...env, GORGIAS_API_KEY: wrong } });
+  const r = await runInProcess(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
+    env: { ...env, GORGIAS_API_KEY: wrong },
+  });
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
   const lines = r.stderr.trimEnd().split('\n');
@@ -105,18 +107,18 @@ test('a wrong key: exit 1, one line, and the saved config is byte-for-byte uncha
 
 test('--debug shows the request lines and the stack, never the key', async () => {
   const { env } = freshDir('debug');
-  const ok = await runCli(['--debug', 'setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--no-verify'], {
+  const ok = await runInProcess(['--debug', 'setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--no-verify'], {
     env: { ...env, GORGIAS_API_KEY: emu.apiKey },
   });
   assert.equal(ok.code, 0, ok.stderr);
-  const r = await runCli(['--debug', 'setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
+  const r = await runInProcess(['--debug', 'setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
     env: { ...env, GORGIAS_API_KEY: emu.apiKey },
   });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^debug: GET \/api\/account 200 \d+ms$/m);
   assert.match(r.stderr, /^debug: GET \/api\/users\/0 200 \d+ms$/m);
   noKey(r.stdout, r.stderr);
-  const bad = await runCli(['--debug', 'setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--api-key-stdin'], {
+  const bad = await runInProcess(['--debug', 'setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com', '--api-key-stdin'], {
     env,
     input: `${emu.apiKey}x\n`,
   });
@@ -129,7 +131,7 @@ test('--debug shows the request lines and the stack, never the key', async () =>
 test('a rate-limited check waits, tells the user on stderr, and succeeds', async () => {
   const { env } = freshDir('rate');
   emu.faults.rateLimitStorm(1, 1);
-  const r = await runCli(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
+  const r = await runInProcess(['setup', 'gorgias', '--domain', emu.url, '--username', 'ada@example.com'], {
     env: { ...env, GORGIAS_API_KEY: emu.apiKey },
   });
   assert.equal(r.code, 0, r.stderr);

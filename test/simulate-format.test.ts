@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { runCli, tempConfigDir } from './helpers.ts';
+import { runInProcess, tempConfigDir } from './helpers.ts';
 
 const tmp = tempConfigDir();
 after(tmp.cleanup);
@@ -15,8 +15,8 @@ const MESSAGE = /^ {2}(\w+)(->>|-->>|-\)|--x)(\w+): /;
 
 test('simulate --format mermaid prints a sequence diagram with one message per line of the --json timeline', async () => {
   const [mermaid, json] = await Promise.all([
-    runCli(['simulate', '--format', 'mermaid'], { env, timeoutMs: 60_000 }),
-    runCli(['simulate', '--format', 'json'], { env, timeoutMs: 60_000 }),
+    runInProcess(['simulate', '--format', 'mermaid'], { env, timeoutMs: 60_000 }),
+    runInProcess(['simulate', '--format', 'json'], { env, timeoutMs: 60_000 }),
   ]);
   assert.equal(mermaid.code, 0, mermaid.stderr);
   assert.equal(json.code, 0, json.stderr);
@@ -41,27 +41,27 @@ test('simulate --format mermaid prints a sequence diagram with one message per l
 });
 
 test('--format and --json: json is the same as --json; a clash or an unknown format is a usage error', async () => {
-  const clash = await runCli(['simulate', '--json', '--format', 'mermaid'], { env });
+  const clash = await runInProcess(['simulate', '--json', '--format', 'mermaid'], { env });
   assert.equal(clash.code, 2);
   assert.match(clash.stderr, /--json is --format json; it cannot be combined with --format mermaid/);
   assert.equal(clash.stdout, '');
-  const unknown = await runCli(['simulate', '--format', 'xml'], { env });
+  const unknown = await runInProcess(['simulate', '--format', 'xml'], { env });
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /--format must be text, json or mermaid, got "xml"/);
-  const load = await runCli(['simulate', '--sessions', '3', '--format', 'mermaid'], { env });
+  const load = await runInProcess(['simulate', '--sessions', '3', '--format', 'mermaid'], { env });
   assert.equal(load.code, 2);
   assert.match(load.stderr, /--format mermaid draws a scenario run/);
-  const alias = await runCli(['simulate', '--scenario', 'expiry', '--json', '--format', 'json'], { env, timeoutMs: 60_000 });
+  const alias = await runInProcess(['simulate', '--scenario', 'expiry', '--json', '--format', 'json'], { env, timeoutMs: 60_000 });
   assert.equal(alias.code, 0, alias.stderr);
   assert.equal(JSON.parse(alias.stdout.trim().split('\n').at(-1)!).kind, 'summary');
 });
 
 test('--report into a folder that does not exist is refused before the run', async () => {
-  const r = await runCli(['simulate', '--report', join(tmp.dir, 'no', 'such', 'run.html')], { env });
+  const r = await runInProcess(['simulate', '--report', join(tmp.dir, 'no', 'such', 'run.html')], { env });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--report: the folder of ".*run\.html" does not exist/);
   assert.equal(r.stdout, '', 'nothing ran');
-  const folder = await runCli(['simulate', '--report', tmp.dir.replace(/cfg$/, '')], { env });
+  const folder = await runInProcess(['simulate', '--report', tmp.dir.replace(/cfg$/, '')], { env });
   assert.equal(folder.code, 2);
   assert.match(folder.stderr, /is a folder/);
 });
@@ -70,7 +70,7 @@ test('a failed run still writes its report, saying which check failed', async ()
   const scenario = join(tmp.dir, '..', 'open.json');
   const report = join(tmp.dir, '..', 'failed.html');
   writeFileSync(scenario, JSON.stringify({ steps: [{ payload: 'LIVECHAT_SESSION_START' }, { press: 'End chat' }] }));
-  const r = await runCli(['simulate', '--scenario', scenario, '--report', report], { env, timeoutMs: 60_000 });
+  const r = await runInProcess(['simulate', '--scenario', scenario, '--report', report], { env, timeoutMs: 60_000 });
   assert.equal(r.code, 1);
   assert.ok(existsSync(report));
   const html = readFileSync(report, 'utf8');

@@ -9,7 +9,7 @@ import type { Io } from '../src/io.ts';
 import { BUILT_IN, parseScenario } from '../src/simulator/scenario.ts';
 import { waitMs } from '../src/simulator/run.ts';
 import { formatLine, plainStyle } from '../src/simulator/timeline.ts';
-import { runCli, tempConfigDir } from './helpers.ts';
+import { runCli, runInProcess, tempConfigDir } from './helpers.ts';
 
 const tmp = tempConfigDir();
 after(tmp.cleanup);
@@ -72,7 +72,7 @@ test('a scenario that waits past the timeout fails saying it needs a longer time
       steps: [{ payload: 'LIVECHAT_SESSION_START' }, { user: 'hi' }, { wait: 10 }, { agent: 'hello' }, { agent: 'still there?' }],
     }),
   );
-  const r = await runCli(['simulate', '--scenario', file, '--timeout', '5', '--json'], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  const r = await runInProcess(['simulate', '--scenario', file, '--timeout', '5', '--json'], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
   assert.equal(r.code, 1);
   const steps = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Line).checks!.find((c) => c.name === 'scenario steps ran')!;
   assert.equal(steps.ok, false);
@@ -100,11 +100,11 @@ test('scenario files are strict: an unknown key or LIVECHAT_* word is an error n
 
   const file = join(tmp.dir, '..', 'typo.json');
   writeFileSync(file, JSON.stringify({ steps: [{ user: 'hi' }, { payload: 'LIVECHAT_SESION_START' }] }));
-  const r = await runCli(['simulate', '--scenario', file]);
+  const r = await runInProcess(['simulate', '--scenario', file]);
   assert.equal(r.code, 2);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /LIVECHAT_SESION_START/);
-  const example = await runCli(['simulate', '--scenario', join(import.meta.dirname, '..', 'examples', 'scenario.json'), '--json']);
+  const example = await runInProcess(['simulate', '--scenario', join(import.meta.dirname, '..', 'examples', 'scenario.json'), '--json']);
   assert.equal(example.code, 0, example.stderr);
 });
 
@@ -112,7 +112,7 @@ test('piped, the human timeline never cuts a long message; on a terminal it is c
   const long = `My order ${'and then some more words '.repeat(8)}never came`;
   const file = join(tmp.dir, '..', 'long.json');
   writeFileSync(file, JSON.stringify({ steps: [{ user: long }] }));
-  const r = await runCli(['simulate', '--scenario', file], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
+  const r = await runInProcess(['simulate', '--scenario', file], { env: { LIVECHAT_CONFIG_DIR: tmp.dir } });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.includes(JSON.stringify(long)), r.stdout);
   assert.doesNotMatch(r.stdout, /…/);

@@ -3,19 +3,21 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
 import { parseWebhook } from '../src/receiver/parse.ts';
 import { installedUrlTemplate } from '../src/webhook/template.ts';
 import { startReceiver, type Receiver } from './emulator-helpers.ts';
-import { runCli, tempConfigDir, type CliResult } from './helpers.ts';
+import { runInProcess, tempConfigDir, type CliResult } from './helpers.ts';
 
-const cfg = tempConfigDir();
+// Each test has its own config dir, emulator and receiver: none leans on what ran before it.
+let cfg: ReturnType<typeof tempConfigDir>;
 let emu: Emulator;
 let rx: Receiver;
 let env: NodeJS.ProcessEnv;
 
-before(async () => {
+beforeEach(async () => {
+  cfg = tempConfigDir();
   emu = await startEmulator({ port: 0, rateLimit: false });
   rx = await startReceiver();
   env = {
@@ -39,13 +41,13 @@ before(async () => {
     },
   });
 });
-after(async () => {
+afterEach(async () => {
   await emu.close();
   await rx.close();
   cfg.cleanup();
 });
 
-const cli = (args: string[]): Promise<CliResult> => runCli(args, { env });
+const cli = (args: string[]): Promise<CliResult> => runInProcess(args, { env });
 const ours = () => emu.store.listIntegrations().filter((i) => i.http?.url.startsWith(rx.url));
 const token = () => (JSON.parse(readFileSync(join(cfg.dir, 'config.json'), 'utf8')) as { webhookToken: string }).webhookToken;
 
@@ -110,6 +112,7 @@ test('install creates one integration; install again changes nothing; status pas
 });
 
 test('the emulator fills the template in and the receiver gets every field back, the text exact', async () => {
+  assert.equal((await cli(['webhook', 'install', '--yes'])).code, 0, 'stands alone: installs first');
   const text = 'Tom & Jerry #1 + 2 = 3? 100% a=b\nsecond line: café 🎉 שלום مرحبا';
   const ticket = emu.store.createTicket({
     external_id: 'conv-42',
@@ -146,6 +149,7 @@ test('the emulator fills the template in and the receiver gets every field back,
 });
 
 test('status catches a wrong event; install without --yes and no TTY refuses; --yes fixes it', async () => {
+  assert.equal((await cli(['webhook', 'install', '--yes'])).code, 0, 'stands alone: installs first');
   const id = ours()[0].id;
   emu.store.updateIntegration(id, { http: { triggers: { 'ticket-message-created': true, 'ticket-updated': true } } });
   assertCheckFailed(await cli(['webhook', 'status']), /wrong event\(s\): ticked \[ticket-updated, ticket-message-created\]/);
@@ -164,6 +168,7 @@ test('status catches a wrong event; install without --yes and no TTY refuses; --
 });
 
 test('status catches a wrong method and a deactivated integration', async () => {
+  assert.equal((await cli(['webhook', 'install', '--yes'])).code, 0, 'stands alone: installs first');
   const id = ours()[0].id;
   emu.store.updateIntegration(id, { http: { method: 'GET' }, deactivated_datetime: '2024-05-01T00:00:00.000Z' });
   const r = await cli(['webhook', 'status', '--json']);
@@ -237,6 +242,7 @@ test('a hand-pasted URL-only integration passes status, which says so; install -
 });
 
 test('after --rotate-token, status reports a stale token until install updates it', async () => {
+  assert.equal((await cli(['webhook', 'install', '--yes'])).code, 0, 'stands alone: installs first');
   const old = token();
   const rot = await cli(['webhook-url', '--rotate-token']);
   assert.equal(rot.code, 0);
@@ -254,6 +260,7 @@ test('after --rotate-token, status reports a stale token until install updates i
 });
 
 test('status catches several integrations, then a missing one', async () => {
+  assert.equal((await cli(['webhook', 'install', '--yes'])).code, 0, 'stands alone: installs first');
   const dup = emu.store.createIntegration({ name: ours()[0].name, type: 'http', http: ours()[0].http! });
   assertCheckFailed(await cli(['webhook', 'status']), /several HTTP integrations/);
   emu.store.deleteIntegration(dup.id);
@@ -262,7 +269,7 @@ test('status catches several integrations, then a missing one', async () => {
 });
 
 test('a wrong API key: one line, exit 1', async () => {
-  const r = await runCli(['webhook', 'status'], { env: { ...env, GORGIAS_API_KEY: 'wrong-key-123456' } });
+  const r = await runInProcess(['webhook', 'status'], { env: { ...env, GORGIAS_API_KEY: 'wrong-key-123456' } });
   assert.equal(r.code, 1);
   // The local-base-URL warning aside, the error is one line.
   const lines = r.stderr

@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { WEBHOOK_VARIABLES } from '../src/webhook/template.ts';
-import { runCli, tempConfigDir } from './helpers.ts';
+import { runInProcess, tempConfigDir } from './helpers.ts';
 
 const cfg = tempConfigDir();
 after(cfg.cleanup);
@@ -16,7 +16,7 @@ function savedToken(): string {
 }
 
 test('no base URL: exit 2, says how to set one', async () => {
-  const r = await runCli(['webhook-url'], { env });
+  const r = await runInProcess(['webhook-url'], { env });
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /--base-url/);
@@ -26,19 +26,19 @@ test('no base URL: exit 2, says how to set one', async () => {
 
 test('bad base URLs are refused, local ones warned about', async () => {
   for (const bad of ['ftp://bot.example.com/x', 'https://bot.example.com/x#frag', 'not a url']) {
-    const r = await runCli(['webhook-url', '--base-url', bad], { env });
+    const r = await runInProcess(['webhook-url', '--base-url', bad], { env });
     assert.equal(r.code, 2, bad);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^error: base URL/m);
   }
-  const local = await runCli(['webhook-url', '--base-url', 'http://localhost:3000/hook'], { env });
+  const local = await runInProcess(['webhook-url', '--base-url', 'http://localhost:3000/hook'], { env });
   assert.equal(local.code, 0);
   assert.match(local.stderr, /warning: .*cannot reach/);
   assert.match(local.stdout, /^http:\/\/localhost:3000\/hook\?/);
 });
 
 test('piped: only the URL, checked variable by variable; the token is saved once (0600)', async () => {
-  const r = await runCli(['webhook-url', '--base-url', BASE, '--show-secrets'], { env });
+  const r = await runInProcess(['webhook-url', '--base-url', BASE, '--show-secrets'], { env });
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n').filter(Boolean);
   assert.equal(lines.length, 1);
@@ -64,19 +64,19 @@ test('piped: only the URL, checked variable by variable; the token is saved once
   if (process.platform !== 'win32') assert.equal(statSync(join(cfg.dir, 'config.json')).mode & 0o777, 0o600);
 
   // Same URL on every run, and LIVECHAT_BASE_URL works too.
-  const again = await runCli(['webhook-url', '--show-secrets'], { env: { ...env, LIVECHAT_BASE_URL: BASE } });
+  const again = await runInProcess(['webhook-url', '--show-secrets'], { env: { ...env, LIVECHAT_BASE_URL: BASE } });
   assert.equal(again.stdout.trim(), url);
   assert.equal(savedToken(), token);
 
   // Without --show-secrets the token is masked, and stderr says how to see it.
-  const masked = await runCli(['webhook-url', '--base-url', BASE], { env });
+  const masked = await runInProcess(['webhook-url', '--base-url', BASE], { env });
   assert.equal(masked.code, 0, masked.stderr);
   assert.equal(masked.stdout.trim(), url.replace(`token=${token}`, `token=****${token.slice(-4)}`));
   assert.match(masked.stderr, /--show-secrets/);
 });
 
 test('--json gives action, url, base_url, event and the variables; the token masked unless --show-secrets', async () => {
-  const r = await runCli(['webhook-url', '--base-url', BASE, '--json', '--show-secrets'], { env });
+  const r = await runInProcess(['webhook-url', '--base-url', BASE, '--json', '--show-secrets'], { env });
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as {
     action: string;
@@ -89,7 +89,7 @@ test('--json gives action, url, base_url, event and the variables; the token mas
   assert.equal(j.base_url, BASE);
   assert.equal(j.event, 'ticket-message-created');
   assert.equal(j.url, `${BASE}?${j.variables.map((v) => `${v.param}=${v.variable}`).join('&')}&token=${savedToken()}`);
-  const masked = await runCli(['webhook-url', '--base-url', BASE, '--json'], { env });
+  const masked = await runInProcess(['webhook-url', '--base-url', BASE, '--json'], { env });
   assert.ok(!masked.stdout.includes(savedToken()));
   assert.equal((JSON.parse(masked.stdout) as { url: string }).url, j.url.replace(savedToken(), `****${savedToken().slice(-4)}`));
   assert.deepEqual(
@@ -100,7 +100,7 @@ test('--json gives action, url, base_url, event and the variables; the token mas
 
 test('--rotate-token makes a new token and says the integration must be updated', async () => {
   const before = savedToken();
-  const r = await runCli(['webhook-url', '--base-url', BASE, '--rotate-token', '--json'], { env });
+  const r = await runInProcess(['webhook-url', '--base-url', BASE, '--rotate-token', '--json'], { env });
   assert.equal(r.code, 0, r.stderr);
   const after = savedToken();
   assert.notEqual(after, before);
@@ -145,7 +145,7 @@ test('on a TTY the URL comes with short instructions', async () => {
 test('a first run reports the token as created', async () => {
   const fresh = tempConfigDir();
   try {
-    const r = await runCli(['webhook-url', '--base-url', BASE, '--json'], { env: { LIVECHAT_CONFIG_DIR: fresh.dir } });
+    const r = await runInProcess(['webhook-url', '--base-url', BASE, '--json'], { env: { LIVECHAT_CONFIG_DIR: fresh.dir } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { action: string }).action, 'created');
   } finally {

@@ -157,7 +157,7 @@ export async function setupGorgias(opts: SetupOptions, io: Io): Promise<void> {
   const given: Partial<Answers> = {
     domain: opts.domain?.trim() || undefined,
     username: opts.username?.trim() || undefined,
-    apiKey: opts.apiKey?.trim() || (opts.apiKeyStdin ? await readKeyFromStdin() : undefined),
+    apiKey: opts.apiKey?.trim() || (opts.apiKeyStdin ? await readKeyFromStdin(io.stdin) : undefined),
     baseUrl: opts.baseUrl?.trim() || undefined,
   };
   if (given.domain) gorgiasBaseUrl(given.domain); // a bad --domain fails before any prompt

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import { createGorgiasClient, type ClientOptions, type GorgiasClient } from './client.js';
 
 /** `--debug` is a program-level flag that commander does not hand to subcommands. */
-export function debugWanted(io: Pick<Io, 'env'>, argv: string[] = process.argv): boolean {
+export function debugWanted(io: Pick<Io, 'env' | 'argv'>, argv: readonly string[] = io.argv ?? process.argv): boolean {
   return argv.includes('--debug') || Boolean(io.env.LIVECHAT_DEBUG);
 }
 
