@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { seededRandom } from '../src/random.ts';
 
 const root = resolve(import.meta.dirname, '..');
 // The same backstop as `npm test`: Node 20 applies it to each file as a whole too.
@@ -48,18 +49,6 @@ function parseArgs(argv: string[]): Options {
       .map((f) => `test/${f}`);
   }
   return o;
-}
-
-/** Pure: a small seeded generator (mulberry32), so the same seed gives the same order. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Pure: Fisher–Yates with the seeded generator. */
