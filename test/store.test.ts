@@ -241,6 +241,55 @@ describe('sqlite store file', () => {
   });
 });
 
+describe('sqlite store schema', () => {
+  it('moves a file of schema 1 (conversations WITHOUT ROWID) on to schema 2, every row kept, and refuses a newer one', async () => {
+    const path = join(dir, 'schema1.db');
+    const live = { ...initialState('old'), mode: 'LIVECHAT' as const };
+    const raw = new Database(path);
+    raw.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta VALUES ('schema', '1');
+      CREATE TABLE conversations (id TEXT PRIMARY KEY, version INTEGER NOT NULL, state TEXT NOT NULL, timers TEXT NOT NULL,
+        live INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX conversations_live ON conversations (live) WHERE live = 1;
+      CREATE INDEX conversations_idle ON conversations (at) WHERE live = 0;
+      CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation TEXT NOT NULL, op TEXT NOT NULL);
+      CREATE TABLE deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, conversation TEXT NOT NULL,
+        body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE tickets (ticket_id INTEGER PRIMARY KEY, conversation TEXT NOT NULL);`);
+    raw.prepare('INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)').run('old', 7, JSON.stringify(live), '{"expiry":5000}', 1, 10);
+    raw.prepare('INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)').run('idle', 2, JSON.stringify(initialState('idle')), '{}', 0, 10);
+    raw.close();
+
+    const store = openSqliteStore(path);
+    assert.deepEqual(await store.load('old'), { version: 7, state: live, timers: { expiry: 5000 } });
+    assert.equal((await store.load('idle'))?.version, 2);
+    assert.deepEqual((await store.recover()).timers, [{ conversationId: 'old', timers: { expiry: 5000 } }]);
+    await store.commit(commitOf({ conversationId: 'old', expectVersion: 7, state: live, timers: { expiry: 6000 } }));
+    await assert.rejects(store.commit(commitOf({ conversationId: 'old', expectVersion: 7 })), CommitConflict);
+    assert.equal(await store.forget(100), 1, 'the idle one, by the index on idle rows');
+    await store.close();
+
+    const check = new Database(path, { readonly: true });
+    const table = check.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'conversations'").get()!.sql;
+    const indexes = check
+      .prepare<[], { name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'conversations' AND sql IS NOT NULL ORDER BY name",
+      )
+      .all()
+      .map((r) => r.name);
+    const schema = check.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'").get()!.value;
+    check.close();
+    assert.doesNotMatch(table, /WITHOUT ROWID/);
+    assert.deepEqual(indexes, ['conversations_idle', 'conversations_live']);
+    assert.equal(schema, '2');
+
+    const newer = new Database(path);
+    newer.prepare("UPDATE meta SET value = '3' WHERE key = 'schema'").run();
+    newer.close();
+    assert.throws(() => openSqliteStore(path), /written by a newer livechat \(schema 3\)/);
+  });
+});
+
 /** Transactions in the file's WAL (frames that end a commit, of the WAL's current generation): what is on disk. */
 function walCommits(db: string): number {
   const wal = readFileSync(`${db}-wal`);

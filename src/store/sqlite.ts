@@ -1,11 +1,11 @@
 // The session store on one SQLite file (better-sqlite3, WAL): what `livechat serve` runs on. A
 // commit is atomic, and a webhook or a channel call is answered only once everything it changed is
 // on disk. Group commit: what is asked in one turn of the event loop runs in one transaction, in
-// the order asked, each write in a SAVEPOINT of its own (a CommitConflict undoes only its own
-// commit), and every caller hears back only after that transaction's COMMIT. One WAL write then
-// serves a whole burst of webhooks instead of one each. The file is held with an exclusive lock
-// for as long as the store is open: a second process on the same file is refused at once, and the
-// OS drops the lock if we die.
+// the order asked, and every caller hears back only after that transaction's COMMIT. A commit that
+// fails is undone alone: a version conflict writes nothing, and any other failure has the batch
+// done again with a SAVEPOINT per commit. One WAL write then serves a whole burst of webhooks
+// instead of one each. The file is held with an exclusive lock for as long as the store is open:
+// a second process on the same file is refused at once, and the OS drops the lock if we die.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -24,11 +24,14 @@ import {
   type Timers,
 } from '../session/store.js';
 
-const SCHEMA_VERSION = 1;
+/** 2: conversations in a rowid table (schema 1 had WITHOUT ROWID); files of schema 1 are moved on at open. */
+const SCHEMA_VERSION = 2;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS conversations (
+// A rowid table, not WITHOUT ROWID: a conversation's state is often over 1 KB, which a WITHOUT
+// ROWID table spills into overflow pages (twice the pages written per commit); a rowid table keeps
+// up to about 4 KB in the row's own page.
+const CONVERSATIONS = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
   id TEXT PRIMARY KEY,
   version INTEGER NOT NULL,
   state TEXT NOT NULL,
@@ -36,9 +39,15 @@ CREATE TABLE IF NOT EXISTS conversations (
   -- 1 while a session is open or a timer is armed: what a restart must resume.
   live INTEGER NOT NULL,
   at INTEGER NOT NULL
-) WITHOUT ROWID;
+);`;
+const CONVERSATION_INDEXES = `
 CREATE INDEX IF NOT EXISTS conversations_live ON conversations (live) WHERE live = 1;
-CREATE INDEX IF NOT EXISTS conversations_idle ON conversations (at) WHERE live = 0;
+CREATE INDEX IF NOT EXISTS conversations_idle ON conversations (at) WHERE live = 0;`;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+${CONVERSATIONS('conversations')}
+${CONVERSATION_INDEXES}
 CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation TEXT NOT NULL, op TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -81,6 +90,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.exec('BEGIN IMMEDIATE');
     db.exec(SCHEMA);
     db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
+    if (schemaOf(db) === 1) migrateFrom1(db);
     db.exec('COMMIT');
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -89,7 +99,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     }
     throw new LivechatError(`cannot open data file ${path}: ${(err as Error).message}`, { kind: 'config', cause: err });
   }
-  const schema = Number((db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string }).value);
+  const schema = schemaOf(db);
   if (schema > SCHEMA_VERSION) {
     db.close();
     throw new LivechatError(`data file ${path} was written by a newer livechat (schema ${schema}); upgrade livechat`, { kind: 'config' });
@@ -132,7 +142,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     return r && { version: r.version, state: JSON.parse(r.state) as ConversationState, timers: JSON.parse(r.timers) as Timers };
   };
 
-  // Always run inside the batch's transaction, in a savepoint of its own.
+  // Always run inside the batch's transaction. It throws CommitConflict before it writes anything,
+  // so a conflict needs no undo (the group commit's fast path counts on that).
   const commit = (c: Commit): CommitResult => {
     const version = c.expectVersion + 1;
     // The compare-and-set is the write itself (no row written: another writer was first), and it comes before any other write.
@@ -170,9 +181,26 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   // The group commit. A read joins the queue too, so it sees every write asked before it.
   const queue: Queued[] = [];
   let scheduled = false;
+  /**
+   * The batch as one transaction, with no savepoint per commit (each costs two statements). A
+   * commit that fails after it wrote something (a failure other than its version check) throws
+   * Redo: the whole batch is rolled back, and done again the careful way.
+   */
+  const applyFast = db.transaction((items: Queued[]): Outcome[] =>
+    items.map((item): Outcome => {
+      try {
+        return { ok: true, value: item.fn() };
+      } catch (err) {
+        if (!db.inTransaction) throw err;
+        if (item.savepoint && !(err instanceof CommitConflict)) throw new Redo();
+        return { ok: false, err };
+      }
+    }),
+  );
   /** One write of the batch, in its own SAVEPOINT (a transaction function nested in another). */
   const inSavepoint = db.transaction((fn: () => unknown) => fn());
-  const applyAll = db.transaction((items: Queued[]): Outcome[] =>
+  /** The careful way: a commit that fails is undone alone, by its savepoint; the others stand. */
+  const applyCareful = db.transaction((items: Queued[]): Outcome[] =>
     items.map((item): Outcome => {
       try {
         return { ok: true, value: item.savepoint ? inSavepoint(item.fn) : item.fn() };
@@ -183,6 +211,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       }
     }),
   );
+  const applyAll = (items: Queued[]): Outcome[] => {
+    try {
+      return applyFast(items);
+    } catch (err) {
+      if (err instanceof Redo) return applyCareful(items);
+      throw err;
+    }
+  };
   const flush = () => {
     scheduled = false;
     const items = queue.splice(0);
@@ -261,6 +297,23 @@ interface Queued {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
+
+/** A commit failed halfway in the fast path: the batch is rolled back and done again with savepoints. */
+class Redo extends Error {}
+
+function schemaOf(db: Database.Database): number {
+  return Number((db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string }).value);
+}
+
+/** Schema 1 to 2: the conversations into a rowid table (same columns, same rows), inside the opening transaction. */
+function migrateFrom1(db: Database.Database): void {
+  db.exec(`${CONVERSATIONS('conversations_v2')}
+INSERT INTO conversations_v2 (id, version, state, timers, live, at) SELECT id, version, state, timers, live, at FROM conversations;
+DROP TABLE conversations;
+ALTER TABLE conversations_v2 RENAME TO conversations;
+${CONVERSATION_INDEXES}
+UPDATE meta SET value = '2' WHERE key = 'schema';`);
+}
 
 function deliveryBody(d: Delivery): Omit<Delivery, 'id' | 'conversationId'> {
   return { createdAt: d.createdAt, ...(d.user ? { user: d.user } : {}), ...(d.bot ? { bot: d.bot } : {}) };
