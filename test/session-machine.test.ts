@@ -333,10 +333,15 @@ describe('session machine', () => {
     assert.equal(c.agent('one', { eventId: 'e1-again', messageId: '1' }), 'duplicate');
     assert.equal(c.agent('two', { eventId: undefined, messageId: '2' }), 'delivered');
     assert.equal(c.agent('two', { eventId: undefined, messageId: '2' }), 'duplicate');
+    assert.equal(c.agent('three', { eventId: 'e3', messageId: undefined }), 'delivered');
+    assert.equal(c.agent('three', { eventId: 'e3', messageId: undefined }), 'duplicate');
     assert.deepEqual(
       toUser(c.all).map((o) => o.text),
-      ['one', 'two'],
+      ['one', 'two', 'three'],
     );
+    // A message id dedupes its webhook alone: the event id is kept only when there is no message id.
+    assert.deepEqual(c.state.seenMessages, ['1', '2']);
+    assert.deepEqual(c.state.seenEvents, ['e3']);
   });
 
   it('ignores from_agent=false echoes', () => {

@@ -676,11 +676,17 @@ function numericId(messageId: string | undefined): number | undefined {
   return messageId !== undefined && /^\d+$/.test(messageId) ? Number(messageId) : undefined;
 }
 
+/**
+ * The message id, when there is one, dedupes its webhook as well as the event id would (a webhook
+ * is one event of one message): the event id is kept only without it, which halves what every
+ * commit writes. (A webhook being read back passes its event id alone: its message id waits.)
+ */
 function markSeen(s: ConversationState, ev: Pick<AgentWebhook, 'eventId' | 'messageId'>, config: MachineConfig): ConversationState {
   const max = config.maxSeen ?? DEFAULT_MAX_SEEN;
+  const eventId = ev.messageId ? undefined : ev.eventId;
   return {
     ...s,
-    seenEvents: ev.eventId && !s.seenEvents.includes(ev.eventId) ? bounded([...s.seenEvents, ev.eventId], max) : s.seenEvents,
+    seenEvents: eventId && !s.seenEvents.includes(eventId) ? bounded([...s.seenEvents, eventId], max) : s.seenEvents,
     seenMessages: ev.messageId && !s.seenMessages.includes(ev.messageId) ? bounded([...s.seenMessages, ev.messageId], max) : s.seenMessages,
   };
 }
