@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import type { Command } from '@commander-js/extra-typings';
 import { buildProgram } from '../src/cli.ts';
 import { startEmulator, type Emulator } from '../src/emulator/index.ts';
+import { sameSecret, secretMatcher } from '../src/secret.ts';
 import { BIN, runInProcess, tempConfigDir, type CliResult } from './helpers.ts';
 
 const KEY = 'secret-api-key-for-the-grep-5f1e';
@@ -124,4 +125,31 @@ test('--show-secrets shows them: the grep above can see a secret', async () => {
   assert.deepEqual([view.api_key, view.webhook_token, view.channel_secret], [KEY, token(), saved().channelSecret]);
   const url = await runInProcess(['webhook-url', '--json', '--show-secrets'], { env });
   assert.ok((JSON.parse(url.stdout) as { url: string }).url.endsWith(`&token=${token()}`));
+});
+
+test('a secret matches only itself: same length, same bytes, whatever is given', () => {
+  const matches = secretMatcher('s3cret-token');
+  assert.equal(matches('s3cret-token'), true);
+  assert.equal(matches('s3cret-token'), true, 'the reused buffer holds nothing of the last call');
+  for (const wrong of [
+    undefined,
+    '',
+    's3cret',
+    's3cret-tokem',
+    's3cret-token!',
+    's3cret-token\u0000',
+    'S3CRET-TOKEN',
+    's3cret-tokén',
+    'x'.repeat(1000),
+  ])
+    assert.equal(matches(wrong), false, JSON.stringify(wrong));
+  // Multi-byte characters: compared as UTF-8 bytes, a cut character never matches.
+  const accented = secretMatcher('clé-é');
+  assert.equal(accented('clé-é'), true);
+  assert.equal(accented('clé-e'), false);
+  assert.equal(accented('clé-'), false);
+  assert.equal(secretMatcher('')(''), true);
+  assert.equal(secretMatcher('')('a'), false);
+  assert.equal(sameSecret('a', 'a'), true);
+  assert.equal(sameSecret('a', 'ab'), false);
 });

@@ -36,7 +36,7 @@ export type ParseResult = { ok: true; event: AgentWebhook } | Refusal;
 
 export interface ParseOptions {
   /**
-   * The secret the URL (or the header) must carry, or a check of it (`secretMatcher`, which hashes
+   * The secret the URL (or the header) must carry, or a check of it (`secretMatcher`, which prepares
    * the expected secret once). Without it, the token is not checked (tests of parsing alone).
    */
   token?: string | ((given: string) => boolean);
