@@ -40,8 +40,14 @@ export async function prometheusMetrics(gauges: Gauges, labels: Record<string, s
   gauge('livechat_deliveries_pending', 'Deliveries waiting in the outbox', () => gauges.deliveriesPending());
   gauge('livechat_gorgias_calls_pending', 'Gorgias calls queued or in flight', () => gauges.jobsPending());
   gauge('livechat_gorgias_calls_waiting', 'Gorgias calls waiting for a slot in the call budget', () => gauges.callsWaiting?.() ?? 0);
+  // One child per outcome, looked up once: prom-client hashes the labels on every labelled inc.
+  const byOutcome = new Map<string, { inc(): void }>();
   return {
-    webhook: (outcome) => webhooks.inc({ outcome }),
+    webhook: (outcome) => {
+      let child = byOutcome.get(outcome);
+      if (!child) byOutcome.set(outcome, (child = webhooks.labels({ outcome })));
+      child.inc();
+    },
     channelCall: (route, status) => channel.inc({ route, status: String(status) }),
     delivery: (result) => deliveries.inc({ result }),
     gorgiasCall: (status) => gorgias.inc({ status }),

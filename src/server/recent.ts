@@ -22,11 +22,12 @@ export interface RecentWebhooks {
 }
 
 export function recentWebhooks(kept = RECENT_WEBHOOKS_KEPT): RecentWebhooks {
-  const ring: RecentWebhook[] = [];
+  // The time is formatted only when listed: recording runs on every webhook.
+  const ring: Array<Omit<RecentWebhook, 'received_at'> & { at: number }> = [];
   return {
     record(event, outcome, at) {
       ring.push({
-        received_at: new Date(at).toISOString(),
+        at,
         conversation_id: event.conversationId ?? null,
         ticket_id: event.ticketId ?? null,
         message_id: event.messageId ?? null,
@@ -35,7 +36,11 @@ export function recentWebhooks(kept = RECENT_WEBHOOKS_KEPT): RecentWebhooks {
       });
       if (ring.length > kept) ring.shift();
     },
-    list: (messageId) => (messageId === undefined ? [...ring] : ring.filter((w) => w.message_id === messageId)),
+    list: (messageId) =>
+      (messageId === undefined ? ring : ring.filter((w) => w.message_id === messageId)).map(({ at, ...w }) => ({
+        received_at: new Date(at).toISOString(),
+        ...w,
+      })),
   };
 }
 
