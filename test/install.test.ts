@@ -51,7 +51,9 @@ test('npm pack, then npm install -g --prefix: livechat --version runs from the P
   assert.equal(packed.code, 0, packed.stderr);
   const [info] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const shipped = info.files.map((f) => f.path);
-  assert.ok(shipped.includes('bin/livechat.js') && shipped.includes('dist/main.js'), shipped.join(', '));
+  for (const file of ['bin/livechat.js', 'bin/load.js', 'dist/main.js', 'dist/livechat.cjs', 'dist/livechat.cjs.cache', 'dist/import.cjs']) {
+    assert.ok(shipped.includes(file), `${file} not in ${shipped.join(', ')}`);
+  }
   assert.ok(!shipped.some((p) => p.startsWith('src/') || p.startsWith('test/') || p.endsWith('.build-hash')), shipped.join(', '));
 
   const prefix = join(scratch, 'prefix');
@@ -95,4 +97,30 @@ test('a first npx livechat in the clone runs prepare, which does not rebuild an 
   writeFileSync(join(copy, 'src', 'protocol.ts'), `${readFileSync(join(copy, 'src', 'protocol.ts'), 'utf8')}\n// changed\n`);
   const stale = await run(process.execPath, ['scripts/build.js', '--check'], { cwd: copy });
   assert.equal(stale.code, 1, 'a changed source makes dist/ stale');
+});
+
+// bin/load.js: the bundle starts from V8's code cache; a cache V8 rejects only costs the compile.
+const BUNDLE = join(ROOT, 'dist', 'livechat.cjs');
+const LOAD = join(ROOT, 'bin', 'load.js');
+
+test("the bundle's code cache matches it: V8 takes it, and the CLI runs from it", async () => {
+  const probe = `const { run } = require(${JSON.stringify(LOAD)});
+    const { script, exports } = run(${JSON.stringify(BUNDLE)}, require('node:fs').readFileSync(${JSON.stringify(`${BUNDLE}.cache`)}));
+    console.log(JSON.stringify({ rejected: script.cachedDataRejected, main: typeof exports.main }));`;
+  const r = await run(process.execPath, ['-e', probe]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { rejected: false, main: 'function' });
+  assert.doesNotMatch(readFileSync(BUNDLE, 'utf8'), /\bimport\(/, 'a script restored from a cache cannot run import() on node 20');
+});
+
+test('a code cache V8 rejects (other source, other node) leaves the CLI as it is, only slower', async () => {
+  const dir = mkdtempSync(join(scratch, 'cache-'));
+  const copy = join(dir, 'livechat.cjs');
+  cpSync(BUNDLE, copy);
+  writeFileSync(`${copy}.cache`, Buffer.alloc(4096, 7));
+  const probe = `require(${JSON.stringify(LOAD)})(${JSON.stringify(copy)}).main(['--version'])`;
+  const r = await run(process.execPath, ['-e', probe]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), pkg.version);
+  assert.equal(r.stderr, '');
 });
