@@ -12,12 +12,8 @@ const vm = require('node:vm');
 /** Compile and run `file` as CommonJS, with `cachedData` when given; the script is kept to make a cache from. */
 function run(file, cachedData) {
   const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
-  const m = new Module(file, module);
-  m.filename = file;
-  m.paths = Module._nodeModulePaths(dirname(file));
-  require.cache[file] = m;
+  const m = { exports: {} };
   script.runInThisContext().call(m.exports, m.exports, Module.createRequire(file), m, file, dirname(file));
-  m.loaded = true;
   return { script, exports: m.exports };
 }
 
